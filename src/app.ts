@@ -1,0 +1,89 @@
+import { Server } from 'socket.io';
+import type { Redis } from 'ioredis';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Database } from './models/database';
+import { CatalogRepository } from './models/catalog-repository';
+import { CommandRunner, type Command } from './handlers/command';
+import { HttpApi, json, type RawHandler } from './handlers/http';
+import { createMetrics } from './handlers/metrics';
+import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
+import { Tokens } from './handlers/tokens';
+import { userCommands } from './handlers/users';
+import { catalogCommands } from './handlers/catalog';
+import type { Engine } from './server/engine';
+import { createNodeEngine } from './server/node-engine';
+import { createUwsEngine, loadUws } from './server/uws-engine';
+import type { Services } from './services';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  db: Database;
+  /** Present when REDIS_URL is set: shared queue store and cross-instance fan-out. */
+  redis?: Redis;
+  jwtSecret: string;
+}
+
+export interface App {
+  engine: Engine;
+  io: AppServer;
+  services: Services;
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
+  close(): Promise<void>;
+}
+
+/** http + socket.io + rooms, without listening: tests listen on port 0. */
+export function createApp(deps: AppDeps): App {
+  const { config, log, db, redis } = deps;
+  const metrics = createMetrics();
+  const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
+  const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
+
+  const commands = new Map<string, Command>();
+  for (const command of [...userCommands(services), ...catalogCommands(services)]) commands.set(command.name, command);
+  const runner = new CommandRunner(log, metrics);
+
+  const io: AppServer = new Server({ serveClient: false, perMessageDeflate: false, transports: ['websocket', 'polling'] });
+  const hooks: SocketHooks[] = [];
+  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks });
+
+  const raw = new Map<string, RawHandler>([
+    ['/health', () => health(db, redis)],
+    ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
+  ]);
+  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
+  const engine = pickEngine(config, io, (req) => http.handle(req), log);
+
+  return {
+    engine,
+    io,
+    services,
+    listen: (port = config.port, host = config.host) => engine.listen(port, host),
+    async close() {
+      await engine.close();
+      await io.close().catch(() => undefined);
+    },
+  };
+}
+
+function pickEngine(config: Config, io: AppServer, handle: (req: import('./handlers/http').HttpRequest) => Promise<import('./handlers/http').HttpResponse>, log: Logger): Engine {
+  if (config.wsEngine !== 'node') {
+    const loaded = loadUws();
+    if ('uws' in loaded) return createUwsEngine(loaded.uws, loaded.description, io, handle);
+    if (config.wsEngine === 'uws') throw new Error(`WS_ENGINE=uws but uWebSockets.js does not load: ${loaded.error}`);
+    log.warn({ reason: loaded.error }, 'uWebSockets.js does not load here; using node:http');
+  }
+  return createNodeEngine(io, handle);
+}
+
+async function health(db: Database, redis?: Redis) {
+  try {
+    await db.sequelize.query('SELECT 1');
+    if (redis) await redis.ping();
+    return json(200, { status: 'ok' });
+  } catch {
+    return json(503, { status: 'unavailable' });
+  }
+}

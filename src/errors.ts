@@ -1,0 +1,49 @@
+/** Every error code of PROTOCOL.md, with its HTTP status: the one mapping. */
+export const HTTP_STATUS = {
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  QUEUE_TOKEN_INVALID: 401,
+  QUEUE_NOT_ACTIVE: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  SEAT_UNAVAILABLE: 409,
+  HOLD_LIMIT_EXCEEDED: 409,
+  RESERVATION_NOT_PAYABLE: 409,
+  INSUFFICIENT_BALANCE: 402,
+  IDEMPOTENCY_CONFLICT: 409,
+  QUEUE_FULL: 503,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof HTTP_STATUS;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** An expected rejection: mapped to its code, logged at info, never a stack trace on the wire. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Seconds, for `Retry-After` on QUEUE_FULL / RATE_LIMITED. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof AppError) {
+    return err.details === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, details: err.details };
+  }
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);

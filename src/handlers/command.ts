@@ -1,0 +1,86 @@
+import type { ValidateFunction } from 'ajv';
+import type { Socket } from 'socket.io';
+import { AppError, toErrorBody, type ErrorBody } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from './metrics';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events';
+
+export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Who may run a command: anyone, a user (JWT), or the operator (ADMIN_TOKEN). */
+export type Auth = 'none' | 'user' | 'admin';
+
+export interface CommandContext {
+  /** The authenticated user; 0 for `none` and `admin` commands. */
+  userId: number;
+  log: Logger;
+  /** Present when the command came over Socket.IO. */
+  socket?: AppSocket;
+}
+
+/**
+ * A command is declared once — schema, auth, run — and mounted on both
+ * transports, so REST and Socket.IO share validation, authorization and
+ * error mapping.
+ */
+export interface Command<I = unknown, O = unknown> {
+  /** The Socket.IO event name; also the metrics label. */
+  name: string;
+  auth: Auth;
+  validate: ValidateFunction<I>;
+  run(input: I, ctx: CommandContext): Promise<O>;
+  /** What goes on the wire, when the result carries more than the reply (e.g. "created"). */
+  reply?(output: O): unknown;
+  /** HTTP status on success; 200 unless set. */
+  httpStatus?: number | ((output: O) => number);
+  /** Not mounted as a socket event (HTTP-only, e.g. admin). */
+  httpOnly?: boolean;
+}
+
+export function defineCommand<I, O>(command: Command<I, O>): Command {
+  return command as unknown as Command;
+}
+
+export type Outcome = { ok: true; data: unknown; status: number } | { ok: false; error: ErrorBody; retryAfter?: number };
+
+export class CommandRunner {
+  constructor(
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Validate, run, map any error once. Never throws. */
+  async execute(command: Command, input: unknown, ctx: Omit<CommandContext, 'log'>): Promise<Outcome> {
+    const started = process.hrtime.bigint();
+    const log = this.log.child({ command: command.name, userId: ctx.userId || undefined });
+    let outcome: Outcome;
+    try {
+      if (!command.validate(input)) throw validationError(command.validate);
+      const output = await command.run(input, { ...ctx, log });
+      const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);
+      outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
+    } catch (err) {
+      outcome = failure(err, log);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.commandDuration.observe({ command: command.name, outcome: outcome.ok ? 'ok' : outcome.error.code }, seconds);
+    return outcome;
+  }
+}
+
+export function failure(err: unknown, log: Logger): Outcome & { ok: false } {
+  if (err instanceof AppError) {
+    log.info({ code: err.code }, err.message);
+    return { ok: false, error: toErrorBody(err), retryAfter: err.retryAfter };
+  }
+  log.error({ err }, 'command failed');
+  return { ok: false, error: toErrorBody(err) };
+}
+
+export function validationError(validate: ValidateFunction): AppError {
+  const errors = (validate.errors ?? []).map((e) => ({
+    path: e.instancePath === '' ? (e.params['missingProperty'] ? `/${String(e.params['missingProperty'])}` : '/') : e.instancePath,
+    message: e.keyword === 'additionalProperties' ? `unexpected property ${String(e.params['additionalProperty'])}` : (e.message ?? 'invalid'),
+  }));
+  return new AppError('VALIDATION_FAILED', 'request does not match its schema', { errors });
+}

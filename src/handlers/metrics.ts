@@ -1,0 +1,34 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per app instance, so tests can run several apps in one process. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    commandDuration: new Histogram({
+      name: 'tix_command_duration_seconds',
+      help: 'Command latency by command and outcome (ok or error code)',
+      labelNames: ['command', 'outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    connectedSockets: new Gauge({ name: 'tix_connected_sockets', help: 'Socket.IO connections on this instance', registers: [registry] }),
+    commitBatchSize: new Histogram({
+      name: 'tix_date_room_batch_size',
+      help: 'Commands committed per date-room transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    holdsExpired: new Counter({ name: 'tix_holds_expired_total', help: 'Holds released by their timer', registers: [registry] }),
+    queueAdmitted: new Counter({ name: 'tix_queue_admitted_total', help: 'Users admitted from waiting rooms', registers: [registry] }),
+    queueTickDuration: new Histogram({
+      name: 'tix_queue_tick_duration_seconds',
+      help: 'Time spent in one admission tick of one waiting room (store work + one broadcast)',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

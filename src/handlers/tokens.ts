@@ -1,0 +1,84 @@
+import jwt, { type Algorithm } from 'jsonwebtoken';
+import { AppError } from '../errors';
+
+export interface QueueClaims {
+  userId: number;
+  concertId: number;
+  ticket: number;
+}
+
+interface QueuePayload {
+  typ: 'queue';
+  sub: string;
+  cid: number;
+  tkt: number;
+}
+
+const USER_TOKEN_TTL = '30d';
+const QUEUE_TOKEN_TTL = '24h';
+
+/**
+ * User and queue tokens. Algorithms are pinned on every verify: HS256 with the
+ * shared secret, or RS256 with an identity provider's public key for user
+ * tokens. A queue token is never accepted as a user token and vice versa.
+ */
+export class Tokens {
+  private readonly userKey: string;
+  private readonly userAlgorithms: Algorithm[];
+
+  constructor(private readonly secret: string, publicKey?: string) {
+    this.userKey = publicKey ?? secret;
+    this.userAlgorithms = publicKey ? ['RS256'] : ['HS256'];
+  }
+
+  /** Whether this server can issue user tokens (not when an external identity provider does). */
+  get issuesUserTokens(): boolean {
+    return this.userAlgorithms[0] === 'HS256';
+  }
+
+  signUser(userId: number): string {
+    return jwt.sign({ typ: 'user' }, this.secret, { algorithm: 'HS256', subject: String(userId), expiresIn: USER_TOKEN_TTL });
+  }
+
+  verifyUser(token: unknown): number {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+      throw new AppError('UNAUTHORIZED', 'missing or malformed user token');
+    }
+    try {
+      const payload = jwt.verify(token, this.userKey, { algorithms: this.userAlgorithms });
+      if (typeof payload === 'string' || payload['typ'] === 'queue') throw new Error('not a user token');
+      return parseId(payload.sub);
+    } catch {
+      throw new AppError('UNAUTHORIZED', 'invalid or expired user token');
+    }
+  }
+
+  signQueue(claims: QueueClaims): string {
+    const payload: QueuePayload = { typ: 'queue', sub: String(claims.userId), cid: claims.concertId, tkt: claims.ticket };
+    return jwt.sign(payload, this.secret, { algorithm: 'HS256', expiresIn: QUEUE_TOKEN_TTL });
+  }
+
+  /** Signature, expiry and binding to the user; the entry's state is the queue store's business. */
+  verifyQueue(token: unknown, userId: number): QueueClaims {
+    if (typeof token !== 'string' || token.length === 0) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token missing');
+    let payload: string | jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
+    } catch {
+      throw new AppError('QUEUE_TOKEN_INVALID', 'queue token invalid or expired');
+    }
+    if (typeof payload === 'string' || payload['typ'] !== 'queue' || payload.sub !== String(userId)) {
+      throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
+    }
+    const cid: unknown = payload['cid'];
+    const tkt: unknown = payload['tkt'];
+    if (typeof cid !== 'number' || typeof tkt !== 'number') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token malformed');
+    return { userId, concertId: cid, ticket: tkt };
+  }
+}
+
+function parseId(sub: unknown): number {
+  const id = typeof sub === 'string' && /^[1-9]\d{0,9}$/.test(sub) ? Number(sub) : NaN;
+  if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw new Error('subject is not a user id');
+  return id;
+}

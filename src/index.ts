@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { openDatabase } from './models/database';
+import { startEmbeddedPostgres } from './models/embedded-postgres';
+import { CatalogRepository } from './models/catalog-repository';
+import { seedDemo } from './models/seed';
+
+/** Composition root: config → database → redis? → app → listen; SIGTERM/SIGINT drain and stop. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const started = Date.now();
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+      stops.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+      log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPgPort }, 'embedded PostgreSQL started');
+    }
+    const db = await openDatabase(databaseUrl);
+    stops.push(() => db.close());
+    const catalog = new CatalogRepository(db);
+    if (config.seedDemo ?? (await catalog.isEmpty())) {
+      await seedDemo(db, catalog);
+      log.info('demo concerts seeded');
+    }
+
+    let redis: Redis | undefined;
+    if (config.redisUrl) {
+      const client = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+      await client.connect();
+      stops.push(() => client.quit());
+      redis = client;
+    }
+
+    const app = createApp({ config, log, db, redis, jwtSecret: config.jwtSecret ?? (await persistentSecret(config.dataDir)) });
+    stops.push(() => app.close());
+    const port = await app.listen();
+    log.info(
+      { engine: app.engine.name, transport: app.engine.description, startupMs: Date.now() - started },
+      `listening on http://localhost:${port} (engine: ${app.engine.description})`,
+    );
+  } catch (err) {
+    log.fatal({ err }, 'start failed');
+    await stopAll();
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void stopAll().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** JWT_SECRET unset: generate one on first start and keep it, so tokens survive restarts. */
+async function persistentSecret(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, 'jwt-secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(dataDir, { recursive: true });
+    const secret = randomBytes(48).toString('base64url');
+    await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return (await readFile(file, 'utf8')).trim();
+  }
+}
+
+void main().catch((err: unknown) => {
+  const log: Logger = createLogger('info');
+  log.fatal({ err }, 'fatal');
+  process.exit(1);
+});

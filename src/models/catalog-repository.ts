@@ -1,0 +1,105 @@
+import { QueryTypes } from 'sequelize';
+import type { Database } from './database';
+
+export interface NewConcert {
+  title: string;
+  venue: string;
+  dates: { startsAt: string; seats: { count: number; price: number; grade?: string } }[];
+}
+
+export interface ConcertSummary {
+  id: number;
+  title: string;
+  venue: string;
+  nextDateAt: string;
+  availableDates: number;
+}
+
+export interface DateSummary {
+  id: number;
+  startsAt: string;
+  totalSeats: number;
+  freeSeats: number;
+}
+
+export interface DateInfo {
+  id: number;
+  concertId: number;
+  startsAt: Date;
+}
+
+const FREE_SEATS = `d.total_seats - (SELECT count(*) FROM reservation_seats rs WHERE rs.date_id = d.id AND rs.live)::int`;
+
+export class CatalogRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Concerts with at least one future date that still has a FREE seat. */
+  async listConcerts(): Promise<ConcertSummary[]> {
+    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number }>(
+      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates
+         FROM concerts c JOIN concert_dates d ON d.concert_id = c.id
+        WHERE d.starts_at > now() AND ${FREE_SEATS} > 0
+        GROUP BY c.id ORDER BY next, c.id`,
+      { type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ id: r.id, title: r.title, venue: r.venue, nextDateAt: r.next.toISOString(), availableDates: r.dates }));
+  }
+
+  /** Future dates of a concert, soonest first; null when the concert does not exist. */
+  async listDates(concertId: number): Promise<DateSummary[] | null> {
+    const concert = await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] });
+    if (!concert) return null;
+    const rows = await this.db.sequelize.query<{ id: number; starts_at: Date; total_seats: number; free: number }>(
+      `SELECT d.id, d.starts_at, d.total_seats, ${FREE_SEATS} AS free
+         FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now()
+        ORDER BY d.starts_at, d.id`,
+      { type: QueryTypes.SELECT, replacements: { concertId } },
+    );
+    return rows.map((r) => ({ id: r.id, startsAt: r.starts_at.toISOString(), totalSeats: r.total_seats, freeSeats: r.free }));
+  }
+
+  async findDate(dateId: number): Promise<DateInfo | null> {
+    const date = await this.db.models.ConcertDate.findByPk(dateId, { attributes: ['id', 'concertId', 'startsAt'] });
+    return date ? { id: date.id, concertId: date.concertId, startsAt: date.startsAt } : null;
+  }
+
+  async concertExists(concertId: number): Promise<boolean> {
+    return (await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] })) !== null;
+  }
+
+  /** Whether any future date of the concert has a FREE seat (committed state). */
+  async hasFreeSeat(concertId: number): Promise<boolean> {
+    const [row] = await this.db.sequelize.query<{ free: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now() AND ${FREE_SEATS} > 0) AS free`,
+      { type: QueryTypes.SELECT, replacements: { concertId } },
+    );
+    return row?.free ?? false;
+  }
+
+  async createConcert(input: NewConcert) {
+    const { Concert, ConcertDate, Seat } = this.db.models;
+    return this.db.sequelize.transaction(async (transaction) => {
+      const concert = await Concert.create({ title: input.title, venue: input.venue }, { transaction });
+      const dates = [];
+      for (const d of input.dates) {
+        const date = await ConcertDate.create(
+          { concertId: concert.id, startsAt: new Date(d.startsAt), totalSeats: d.seats.count },
+          { transaction },
+        );
+        const seats = Array.from({ length: d.seats.count }, (_, i) => ({
+          dateId: date.id,
+          number: i + 1,
+          grade: d.seats.grade ?? 'GENERAL',
+          price: d.seats.price,
+        }));
+        await Seat.bulkCreate(seats, { transaction });
+        dates.push({ id: date.id, startsAt: date.startsAt.toISOString(), totalSeats: date.totalSeats });
+      }
+      return { concert: { id: concert.id, title: concert.title, venue: concert.venue, dates } };
+    });
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return (await this.db.models.Concert.count()) === 0;
+  }
+}

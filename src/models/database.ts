@@ -1,0 +1,43 @@
+import pg from 'pg';
+import { Sequelize } from 'sequelize';
+import { SequelizeStorage, Umzug } from 'umzug';
+import * as initial from './migrations/001-initial';
+import { defineModels, type Models } from './models';
+
+// Balances and versions are bigint columns holding values far below 2^53: read them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface Database {
+  sequelize: Sequelize;
+  models: Models;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS = [{ name: '001-initial', ...initial }];
+// Any constant works: it only has to be the same for every instance migrating this database.
+const MIGRATION_LOCK = 7_114_301;
+
+export async function openDatabase(url: string, poolMax = 10): Promise<Database> {
+  const sequelize = new Sequelize(url, {
+    dialect: 'postgres',
+    logging: false,
+    pool: { max: poolMax, min: 0, idle: 10_000, acquire: 30_000 },
+  });
+  await sequelize.authenticate();
+  await migrate(sequelize);
+  return { sequelize, models: defineModels(sequelize), close: () => sequelize.close() };
+}
+
+/** Idempotent, and safe when several instances start at once: they take turns on an advisory lock. */
+async function migrate(sequelize: Sequelize): Promise<void> {
+  await sequelize.transaction(async (transaction) => {
+    await sequelize.query('SELECT pg_advisory_xact_lock(:lock)', { replacements: { lock: MIGRATION_LOCK }, transaction });
+    const umzug = new Umzug({
+      migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up, down: m.down })),
+      context: sequelize.getQueryInterface(),
+      storage: new SequelizeStorage({ sequelize }),
+      logger: undefined,
+    });
+    await umzug.up();
+  });
+}
