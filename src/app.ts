@@ -15,6 +15,10 @@ import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
 import { createUwsEngine, loadUws } from './server/uws-engine';
 import type { Services } from './services';
+import { createWaitingRooms } from './rooms/waiting-room-module';
+import { createWallet } from './handlers/wallet';
+import { createSocketPush } from './handlers/socket-push';
+import { staticFiles } from './handlers/static-files';
 
 export interface AppDeps {
   config: Config;
@@ -41,17 +45,24 @@ export function createApp(deps: AppDeps): App {
   const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
-  const commands = new Map<string, Command>();
-  for (const command of [...userCommands(services), ...catalogCommands(services)]) commands.set(command.name, command);
-  const runner = new CommandRunner(log, metrics);
+  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
+  const push = createSocketPush(io);
+  const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis });
+  const wallet = createWallet({ config, db, log });
 
-  const io: AppServer = new Server({ serveClient: false, perMessageDeflate: false, transports: ['websocket', 'polling'] });
-  const hooks: SocketHooks[] = [];
+  const commands = new Map<string, Command>();
+  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands]) {
+    if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
+    commands.set(command.name, command);
+  }
+  const runner = new CommandRunner(log, metrics);
+  const hooks: SocketHooks[] = [queue.hooks];
   mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks });
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
+    ...staticFiles(),
   ]);
   const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
@@ -63,6 +74,7 @@ export function createApp(deps: AppDeps): App {
     listen: (port = config.port, host = config.host) => engine.listen(port, host),
     async close() {
       await engine.close();
+      await queue.close();
       await io.close().catch(() => undefined);
     },
   };

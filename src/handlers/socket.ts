@@ -1,4 +1,5 @@
 import type { Server } from 'socket.io';
+import { rooms } from '../rooms/push';
 import { AppError, toErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
@@ -8,7 +9,7 @@ import type { AppSocket, Command, CommandRunner } from './command';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-export const userRoom = (userId: number) => `user:${userId}`;
+export const userRoom = rooms.user;
 
 export interface SocketHooks {
   connected?(socket: AppSocket): void;

@@ -1,20 +1,20 @@
 import { DataTypes, Model, type InferAttributes, type InferCreationAttributes, type CreationOptional, type Sequelize } from 'sequelize';
 
-export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {
+class UserModel extends Model<InferAttributes<UserModel>, InferCreationAttributes<UserModel>> {
   declare id: CreationOptional<number>;
   declare name: string;
   declare balance: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
 }
 
-export class Concert extends Model<InferAttributes<Concert>, InferCreationAttributes<Concert>> {
+class ConcertModel extends Model<InferAttributes<ConcertModel>, InferCreationAttributes<ConcertModel>> {
   declare id: CreationOptional<number>;
   declare title: string;
   declare venue: string;
   declare createdAt: CreationOptional<Date>;
 }
 
-export class ConcertDate extends Model<InferAttributes<ConcertDate>, InferCreationAttributes<ConcertDate>> {
+class ConcertDateModel extends Model<InferAttributes<ConcertDateModel>, InferCreationAttributes<ConcertDateModel>> {
   declare id: CreationOptional<number>;
   declare concertId: number;
   declare startsAt: Date;
@@ -23,7 +23,7 @@ export class ConcertDate extends Model<InferAttributes<ConcertDate>, InferCreati
   declare ownerFence: CreationOptional<number>;
 }
 
-export class Seat extends Model<InferAttributes<Seat>, InferCreationAttributes<Seat>> {
+class SeatModel extends Model<InferAttributes<SeatModel>, InferCreationAttributes<SeatModel>> {
   declare dateId: number;
   declare number: number;
   declare grade: string;
@@ -31,10 +31,10 @@ export class Seat extends Model<InferAttributes<Seat>, InferCreationAttributes<S
 }
 
 export interface Models {
-  User: typeof User;
-  Concert: typeof Concert;
-  ConcertDate: typeof ConcertDate;
-  Seat: typeof Seat;
+  User: typeof UserModel;
+  Concert: typeof ConcertModel;
+  ConcertDate: typeof ConcertDateModel;
+  Seat: typeof SeatModel;
 }
 
 /**
@@ -43,6 +43,12 @@ export interface Models {
  * their repositories: each is a handful of statements whose conditions are the point.
  */
 export function defineModels(sequelize: Sequelize): Models {
+  // Fresh subclasses per connection: Model.init binds a class to one Sequelize
+  // instance, and tests run several apps (several databases handles) in one process.
+  class User extends UserModel {}
+  class Concert extends ConcertModel {}
+  class ConcertDate extends ConcertDateModel {}
+  class Seat extends SeatModel {}
   const common = { sequelize, underscored: true, timestamps: false } as const;
   User.init(
     {

@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { RawHandler } from './http';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+/**
+ * The browser client: every file under `public/` read once at start and served
+ * from memory (a handful of small files), `/` as `index.html`.
+ */
+export function staticFiles(root = path.resolve(__dirname, '..', '..', 'public')): [string, RawHandler][] {
+  const entries: [string, RawHandler][] = [];
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const file = path.join(dir, name);
+      if (statSync(file).isDirectory()) {
+        walk(file);
+        continue;
+      }
+      const body = readFileSync(file);
+      const type = TYPES[path.extname(name)] ?? 'application/octet-stream';
+      const urlPath = `/${path.relative(root, file).split(path.sep).join('/')}`;
+      const handler: RawHandler = () => ({ status: 200, headers: { 'content-type': type, 'cache-control': 'no-cache' }, body });
+      entries.push([urlPath, handler]);
+      if (urlPath === '/index.html') entries.push(['/', handler]);
+    }
+  };
+  walk(root);
+  return entries;
+}

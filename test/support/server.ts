@@ -1,0 +1,159 @@
+import { io as connect, type Socket } from 'socket.io-client';
+import { Redis } from 'ioredis';
+import { createApp, type App } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { openDatabase, type Database } from '../../src/models/database';
+import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
+
+export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export interface TestServer {
+  url: string;
+  app: App;
+  db: Database;
+  config: Config;
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Use a Redis-backed queue store and fan-out, with a key prefix of this run. */
+  redis?: boolean;
+  /** Share an existing database handle (e.g. a restart on the same database). */
+  db?: Database;
+}
+
+/** The real app on port 0, against the run's PostgreSQL database (and Redis when asked). */
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const config = loadConfig({
+    JWT_SECRET,
+    ADMIN_TOKEN,
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    WS_ENGINE: process.env['WS_ENGINE'] ?? 'auto',
+    REDIS_PREFIX: testRedisPrefix(`app${Math.random().toString(36).slice(2, 8)}`),
+    ...options.env,
+  });
+  const db = options.db ?? (await openDatabase(testDatabaseUrl(), 10));
+  const redis = options.redis ? new Redis(REDIS_URL) : undefined;
+  const app = createApp({ config, log: createLogger(config.logLevel), db, redis, jwtSecret: JWT_SECRET });
+  const port = await app.listen(0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    db,
+    config,
+    redis,
+    async close() {
+      await app.close();
+      if (redis) await redis.quit();
+      if (!options.db) await db.close();
+    },
+  };
+}
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function http<T = Record<string, any>>(
+  server: { url: string },
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  let body: string | undefined = options.raw;
+  if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const res = await fetch(`${server.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. /metrics)
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+export interface TestUser {
+  id: number;
+  name: string;
+  token: string;
+}
+
+let userCounter = 0;
+export async function signup(server: { url: string }, name = `user${++userCounter}`): Promise<TestUser> {
+  const res = await http(server, 'POST', '/users', { body: { name } });
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body['user'], token: res.body['token'] } as TestUser;
+}
+
+export interface ConcertFixture {
+  id: number;
+  dates: { id: number; startsAt: string; totalSeats: number }[];
+}
+
+export async function createConcert(
+  server: { url: string },
+  options: { dates?: number; seats?: number; price?: number; startsInMs?: number } = {},
+): Promise<ConcertFixture> {
+  const startsIn = options.startsInMs ?? 7 * 86_400_000;
+  const res = await http(server, 'POST', '/admin/concerts', {
+    token: ADMIN_TOKEN,
+    body: {
+      title: `Test concert ${++userCounter}`,
+      venue: 'Test hall',
+      dates: Array.from({ length: options.dates ?? 1 }, (_, i) => ({
+        startsAt: new Date(Date.now() + startsIn + i * 86_400_000).toISOString(),
+        seats: { count: options.seats ?? 50, price: options.price ?? 1000 },
+      })),
+    },
+  });
+  if (res.status !== 201) throw new Error(`create concert failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body['concert'] as ConcertFixture;
+}
+
+/** A connected socket.io client over WebSocket only; rejects with the connect_error message. */
+export function connectClient(server: { url: string }, token?: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.url, {
+      transports: ['websocket'],
+      auth: token === undefined ? {} : { token },
+      reconnection: false,
+      forceNew: true,
+    });
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+/** Resolves with the next `event` payload matching `predicate`, or rejects after `timeoutMs`. */
+export function nextEvent<T = any>(socket: Socket, event: string, predicate: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, listener);
+      reject(new Error(`no ${event} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (payload: T) => {
+      if (!predicate(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, listener);
+      resolve(payload);
+    };
+    socket.on(event, listener);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
