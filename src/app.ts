@@ -19,6 +19,7 @@ import { createWaitingRooms } from './rooms/waiting-room-module';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
+import { createSeats, type SeatModule } from './rooms/seat-module';
 
 export interface AppDeps {
   config: Config;
@@ -33,6 +34,7 @@ export interface App {
   engine: Engine;
   io: AppServer;
   services: Services;
+  seats: SeatModule;
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
   close(): Promise<void>;
@@ -49,9 +51,10 @@ export function createApp(deps: AppDeps): App {
   const push = createSocketPush(io);
   const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis });
   const wallet = createWallet({ config, db, log });
+  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service });
 
   const commands = new Map<string, Command>();
-  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands]) {
+  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
@@ -71,10 +74,16 @@ export function createApp(deps: AppDeps): App {
     engine,
     io,
     services,
-    listen: (port = config.port, host = config.host) => engine.listen(port, host),
+    seats,
+    async listen(port = config.port, host = config.host) {
+      const recovered = await seats.recover();
+      if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
+      return engine.listen(port, host);
+    },
     async close() {
       await engine.close();
       await queue.close();
+      await seats.close();
       await io.close().catch(() => undefined);
     },
   };

@@ -9,6 +9,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export interface Database {
   sequelize: Sequelize;
+  /**
+   * A small pool of its own for date-room commits: the hot path never waits
+   * behind other queries, and work that holds a connection while it waits for
+   * a room (an idempotency record around a payment) cannot starve the room.
+   */
+  commits: Sequelize;
   models: Models;
   close(): Promise<void>;
 }
@@ -17,15 +23,23 @@ const MIGRATIONS = [{ name: '001-initial', ...initial }];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;
 
+const connect = (url: string, max: number) =>
+  new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max, min: 0, idle: 10_000, acquire: 30_000 } });
+
 export async function openDatabase(url: string, poolMax = 10): Promise<Database> {
-  const sequelize = new Sequelize(url, {
-    dialect: 'postgres',
-    logging: false,
-    pool: { max: poolMax, min: 0, idle: 10_000, acquire: 30_000 },
-  });
+  const sequelize = connect(url, poolMax);
   await sequelize.authenticate();
   await migrate(sequelize);
-  return { sequelize, models: defineModels(sequelize), close: () => sequelize.close() };
+  const commits = connect(url, 4);
+  return {
+    sequelize,
+    commits,
+    models: defineModels(sequelize),
+    close: async () => {
+      await commits.close();
+      await sequelize.close();
+    },
+  };
 }
 
 /** Idempotent, and safe when several instances start at once: they take turns on an advisory lock. */

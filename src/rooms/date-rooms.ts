@@ -1,0 +1,93 @@
+import type { Sequelize } from 'sequelize';
+import { notFound } from '../errors';
+import type { Logger } from '../logger';
+import { ReservationRepository } from '../models/reservation-repository';
+import { DateRoom, RoomClosedError, type DateRoomDeps } from './date-room';
+
+export interface DateRoomsOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
+  sequelize: Sequelize;
+  log: Logger;
+  /** A room with no command, hold or watcher for this long is unloaded. */
+  idleMs: number;
+  /** How many sockets watch a date on this instance. */
+  watchers(dateId: number): number;
+}
+
+/**
+ * Date rooms, created on first use and exactly once: concurrent first commands
+ * share one load. Idle rooms are unloaded; a room that closed itself (its
+ * state disagreed with the database) is reloaded by the next command.
+ */
+export class DateRooms {
+  readonly repo: ReservationRepository;
+  private readonly rooms = new Map<number, Promise<DateRoom | null>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: DateRoomsOptions) {
+    this.repo = new ReservationRepository(options.sequelize);
+    this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(options.idleMs / 2)));
+    this.sweeper.unref();
+  }
+
+  /** Runs `fn` on the date's room; retried on a fresh room if the room closed under it. */
+  async run<T>(dateId: number, fn: (room: DateRoom) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const room = await this.get(dateId);
+      try {
+        return await fn(room);
+      } catch (err) {
+        if (!(err instanceof RoomClosedError) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  async get(dateId: number): Promise<DateRoom> {
+    for (;;) {
+      let pending = this.rooms.get(dateId);
+      if (!pending) {
+        pending = DateRoom.open(dateId, { ...this.options, repo: this.repo, log: this.options.log.child({ dateId }) });
+        this.rooms.set(dateId, pending);
+      }
+      const room = await pending.catch((err: unknown) => {
+        if (this.rooms.get(dateId) === pending) this.rooms.delete(dateId);
+        throw err;
+      });
+      if (room && !room.isClosed) return room;
+      if (this.rooms.get(dateId) === pending) this.rooms.delete(dateId);
+      if (!room) throw notFound('date');
+    }
+  }
+
+  /** Opens the rooms of every date with unpaid holds, so their timers run after a restart. */
+  async recover(): Promise<number> {
+    const dates = await this.repo.datesWithHolds();
+    await Promise.all(dates.map((id) => this.get(id).catch((err: unknown) => this.options.log.error({ err, dateId: id }, 'recovery failed'))));
+    return dates.length;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    const rooms = await Promise.all([...this.rooms.values()].map((p) => p.catch(() => null)));
+    this.rooms.clear();
+    await Promise.all(rooms.map((r) => r?.dispose()));
+  }
+
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const [dateId, pending] of this.rooms) {
+      const room = await pending.catch(() => null);
+      if (!room) continue;
+      if (room.isClosed) {
+        // It closed itself after a failed commit and may own holds: reload it so their timers run.
+        if (this.rooms.get(dateId) === pending) this.rooms.delete(dateId);
+        void this.get(dateId).catch(() => undefined);
+        continue;
+      }
+      const idle = now - room.lastActivity >= this.options.idleMs && room.pendingHolds === 0 && this.options.watchers(dateId) === 0;
+      if (idle && this.rooms.get(dateId) === pending) {
+        this.rooms.delete(dateId);
+        await room.dispose();
+      }
+    }
+  }
+}
