@@ -1,0 +1,84 @@
+/**
+ * The wire: POST /users over HTTP, everything else as Socket.IO events with
+ * acknowledgements (PROTOCOL.md). A reply `{ok: false, error}` becomes a
+ * thrown ApiError carrying the protocol error code.
+ */
+
+export class ApiError extends Error {
+  /**
+   * @param {string} code protocol error code (or TIMEOUT / NETWORK on the client side)
+   * @param {string} message
+   * @param {unknown} [details]
+   */
+  constructor(code, message, details) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+const ACK_TIMEOUT_MS = 15_000;
+
+/** Creates a user; resolves `{user: {id, name}, token}`. */
+export async function signup(name) {
+  let res;
+  try {
+    res = await fetch('/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+  } catch {
+    throw new ApiError('NETWORK', 'network error');
+  }
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 201) return body;
+  const error = body && body.error ? body.error : { code: res.status === 403 ? 'FORBIDDEN' : 'INTERNAL', message: res.statusText };
+  throw new ApiError(error.code, error.message, error.details);
+}
+
+/**
+ * One socket for the session. socket.io reconnects by itself; `onConnect`
+ * runs on the first connection and on every reconnection, which is where the
+ * client resynchronises (queue:status, seats:watch).
+ */
+export function connectSocket(token, { onConnect, onDisconnect, onUnauthorized }) {
+  if (typeof window.io !== 'function') throw new ApiError('NETWORK', 'socket.io client did not load');
+  const socket = window.io({ auth: { token }, transports: ['websocket', 'polling'] });
+  socket.on('connect', () => onConnect(socket));
+  socket.on('disconnect', (reason) => onDisconnect(reason));
+  socket.on('connect_error', (err) => {
+    if (err && err.message === 'UNAUTHORIZED') {
+      socket.disconnect();
+      onUnauthorized();
+    } else {
+      onDisconnect('connect_error');
+    }
+  });
+  return socket;
+}
+
+/**
+ * Emits `event` with an ack and resolves its `data`, or throws ApiError.
+ * An emit made while disconnected is buffered by socket.io and sent on reconnect;
+ * TIMEOUT means the outcome is unknown (the caller may retry idempotently).
+ */
+export async function call(socket, event, payload = {}, timeoutMs = ACK_TIMEOUT_MS) {
+  let reply;
+  try {
+    reply = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+  } catch {
+    throw new ApiError('TIMEOUT', `no answer to ${event} within ${timeoutMs} ms`);
+  }
+  if (reply && reply.ok === true) return reply.data;
+  const error = reply && reply.error ? reply.error : { code: 'INTERNAL', message: 'malformed reply' };
+  throw new ApiError(error.code, error.message, error.details);
+}
+
+/** A random key for Idempotency-Key: works outside secure contexts too (no randomUUID needed). */
+export function newIdempotencyKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
