@@ -1,0 +1,234 @@
+import type { ExpiryReason } from '../handlers/events';
+import { OrderIndex } from './order-index';
+import {
+  EXPIRED_RETENTION_MS,
+  nextRate,
+  secondsPerPosition,
+  type EntryView,
+  type JoinResult,
+  type QueueEntry,
+  type QueueStore,
+  type TickParams,
+  type TickResult,
+} from './queue-store';
+
+/** One concert's room. Maps keep insertion order, which the expiry scans rely on. */
+class ConcertQueue {
+  seq = 0;
+  tick = 0;
+  lastTickAt: number | undefined;
+  soldOut = false;
+  readonly entries = new Map<number, QueueEntry>();
+  readonly users = new Map<number, number>();
+  readonly line = new OrderIndex();
+  /** Waiters who ended since the last tick; still in `line` until it announces them. */
+  leaving: number[] = [];
+  /** ticket → expiresAt, in admission order (= expiry order: the TTL is one setting). */
+  readonly active = new Map<number, number>();
+  /** ticket → idle since, oldest first: users with no socket, re-inserted on each command. */
+  readonly detached = new Map<number, number>();
+  /** ticket → ended at, oldest first, until the record is dropped. */
+  readonly gone = new Map<number, number>();
+
+  constructor(public rate: number) {}
+
+  get live(): boolean {
+    return this.line.size > 0 || this.active.size > 0;
+  }
+}
+
+/**
+ * The single-instance store: everything in this process, each method
+ * synchronous inside, so each is atomic by construction. Per-tick cost is
+ * O((admitted + left + expired) · log n), independent of how many wait.
+ */
+export class MemoryQueueStore implements QueueStore {
+  private readonly concerts = new Map<number, ConcertQueue>();
+  private readonly connections = new Map<number, number>();
+  private readonly userConcerts = new Map<number, Set<number>>();
+
+  constructor(private readonly priorRate: number) {}
+
+  async join(concertId: number, userId: number, now: number, maxWaiting: number): Promise<JoinResult> {
+    const c = this.concert(concertId);
+    const current = c.entries.get(c.users.get(userId) ?? 0);
+    if (current && current.status !== 'EXPIRED') {
+      this.touch(c, current.ticket, now);
+      return { full: false, created: false, entry: this.viewOf(c, current) };
+    }
+    if (c.line.size >= maxWaiting) return { full: true, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate) };
+    const entry: QueueEntry = { ticket: ++c.seq, userId, status: 'WAITING' };
+    c.entries.set(entry.ticket, entry);
+    c.users.set(userId, entry.ticket);
+    c.line.add(entry.ticket);
+    let concerts = this.userConcerts.get(userId);
+    if (!concerts) this.userConcerts.set(userId, (concerts = new Set()));
+    concerts.add(concertId);
+    if (!this.connections.has(userId)) c.detached.set(entry.ticket, now);
+    return { full: false, created: true, entry: this.viewOf(c, entry) };
+  }
+
+  async setToken(concertId: number, ticket: number, token: string): Promise<string> {
+    const entry = this.concert(concertId).entries.get(ticket);
+    if (!entry) return token;
+    entry.token ??= token;
+    return entry.token;
+  }
+
+  async view(concertId: number, ticket: number, now: number): Promise<EntryView | undefined> {
+    const c = this.concerts.get(concertId);
+    const entry = c?.entries.get(ticket);
+    if (!c || !entry) return undefined;
+    this.touch(c, ticket, now);
+    return this.viewOf(c, entry);
+  }
+
+  async currentTicket(concertId: number, userId: number): Promise<number | undefined> {
+    return this.concerts.get(concertId)?.users.get(userId);
+  }
+
+  async end(concertId: number, ticket: number, reason: ExpiryReason, now: number, onlyActive: boolean): Promise<QueueEntry | undefined> {
+    const c = this.concerts.get(concertId);
+    const entry = c?.entries.get(ticket);
+    if (!c || !entry || entry.status === 'EXPIRED' || (onlyActive && entry.status !== 'ACTIVE')) return undefined;
+    const before = { ...entry };
+    if (entry.status === 'WAITING') c.leaving.push(ticket);
+    else c.active.delete(ticket);
+    expire(c, entry, reason, now);
+    return before;
+  }
+
+  async tick(concertId: number, p: TickParams): Promise<TickResult> {
+    const c = this.concert(concertId);
+    const hadWaiters = c.line.size - c.leaving.length > 0;
+    const expired: TickResult['expired'] = [];
+    const end = (entry: QueueEntry, reason: ExpiryReason) => {
+      expired.push({ ticket: entry.ticket, userId: entry.userId, reason });
+      expire(c, entry, reason, p.now);
+    };
+
+    let n = 0;
+    for (const [ticket, since] of c.detached) {
+      if (since > p.now - p.idleMs || n++ >= p.limit) break;
+      const entry = c.entries.get(ticket);
+      c.detached.delete(ticket);
+      if (entry?.status === 'WAITING') c.leaving.push(ticket);
+      else if (entry?.status === 'ACTIVE') c.active.delete(ticket);
+      else continue;
+      end(entry, 'IDLE');
+    }
+    n = 0;
+    for (const [ticket, expiresAt] of c.active) {
+      if (expiresAt > p.now || n++ >= p.limit) break;
+      c.active.delete(ticket);
+      const entry = c.entries.get(ticket);
+      if (entry?.status === 'ACTIVE') end(entry, 'TIMEOUT');
+    }
+
+    const left = c.leaving.sort((a, b) => a - b);
+    c.leaving = [];
+    for (const ticket of left) c.line.remove(ticket);
+
+    const admitted: TickResult['admitted'] = [];
+    const room = Math.min(p.batch, p.maxActive - c.active.size);
+    for (let i = 0; i < room; i++) {
+      const ticket = c.line.kth(1);
+      if (ticket === undefined) break;
+      c.line.remove(ticket);
+      const entry = c.entries.get(ticket);
+      if (entry?.status !== 'WAITING') continue;
+      entry.status = 'ACTIVE';
+      entry.expiresAt = p.now + p.activeTtlMs;
+      c.active.set(ticket, entry.expiresAt);
+      admitted.push({ ticket, userId: entry.userId, expiresAt: entry.expiresAt });
+    }
+
+    if (hadWaiters) c.rate = nextRate(c.rate, admitted.length, p.now - (c.lastTickAt ?? p.now - p.intervalMs), p.intervalMs);
+    c.lastTickAt = p.now;
+    const changed = admitted.length > 0 || left.length > 0;
+    if (changed) c.tick++;
+    this.purge(c, p.now, p.limit);
+    return {
+      leader: true,
+      tick: c.tick,
+      changed,
+      admitted,
+      left,
+      expired,
+      waiting: c.line.size,
+      secondsPerPosition: secondsPerPosition(c.rate),
+      empty: !c.live,
+    };
+  }
+
+  async presence(userId: number, delta: 1 | -1, now: number): Promise<void> {
+    const count = (this.connections.get(userId) ?? 0) + delta;
+    if (count > 0) this.connections.set(userId, count);
+    else this.connections.delete(userId);
+    for (const concertId of this.userConcerts.get(userId) ?? []) {
+      const c = this.concerts.get(concertId);
+      const ticket = c?.users.get(userId);
+      const entry = ticket === undefined ? undefined : c?.entries.get(ticket);
+      if (!c || !entry || entry.status === 'EXPIRED') continue;
+      if (count > 0) c.detached.delete(entry.ticket);
+      else if (!c.detached.has(entry.ticket)) c.detached.set(entry.ticket, now);
+    }
+  }
+
+  async liveConcerts(): Promise<number[]> {
+    return [...this.concerts].filter(([, c]) => c.live).map(([id]) => id);
+  }
+
+  async setSoldOut(concertId: number, soldOut: boolean): Promise<boolean> {
+    const c = this.concert(concertId);
+    if (c.soldOut === soldOut) return false;
+    c.soldOut = soldOut;
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.concerts.clear();
+  }
+
+  private concert(concertId: number): ConcertQueue {
+    let c = this.concerts.get(concertId);
+    if (!c) this.concerts.set(concertId, (c = new ConcertQueue(this.priorRate)));
+    return c;
+  }
+
+  /** A command of a user without a socket: their idle time starts again (moved to the back). */
+  private touch(c: ConcertQueue, ticket: number, now: number): void {
+    if (!c.detached.delete(ticket)) return;
+    c.detached.set(ticket, now);
+  }
+
+  private viewOf(c: ConcertQueue, entry: QueueEntry): EntryView {
+    const waiting = entry.status === 'WAITING';
+    return {
+      ...entry,
+      tick: c.tick,
+      position: waiting ? c.line.rank(entry.ticket) + 1 : 0,
+      waiting: c.line.size,
+      secondsPerPosition: secondsPerPosition(c.rate),
+    };
+  }
+
+  private purge(c: ConcertQueue, now: number, limit: number): void {
+    let n = 0;
+    for (const [ticket, endedAt] of c.gone) {
+      if (endedAt > now - EXPIRED_RETENTION_MS || n++ >= limit) break;
+      c.gone.delete(ticket);
+      const entry = c.entries.get(ticket);
+      c.entries.delete(ticket);
+      if (entry && c.users.get(entry.userId) === ticket) c.users.delete(entry.userId);
+    }
+  }
+}
+
+function expire(c: ConcertQueue, entry: QueueEntry, reason: ExpiryReason, now: number): void {
+  entry.status = 'EXPIRED';
+  entry.reason = reason;
+  delete entry.expiresAt;
+  c.detached.delete(entry.ticket);
+  c.gone.set(entry.ticket, now);
+}

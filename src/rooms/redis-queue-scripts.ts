@@ -1,0 +1,196 @@
+/**
+ * Lua for the Redis queue store: each script is one atomic step. All
+ * per-concert scripts take the same KEYS, in this order (see `concertKeys`):
+ *
+ *   1 meta      hash: seq, tick, rate, last (ms), soldout
+ *   2 line      zset ticket→ticket: the waiting line, leavers included until the tick announces them
+ *   3 leaving   set: waiters ended since the last tick
+ *   4 active    zset ticket→expiresAt
+ *   5 detached  zset ticket→idle since: live entries whose user has no socket anywhere
+ *   6 entries   hash ticket→"S|userId|expiresAt|reason" (S = W, A or E)
+ *   7 tokens    hash ticket→queue token
+ *   8 users     hash userId→ticket (the user's latest entry)
+ *   9 gone      zset ticket→ended at, until the record is dropped
+ *  10 lease     string: the instance that runs this concert's ticks
+ *  11 concerts  set of concerts with live entries (global)
+ *  12 conns     hash userId→instances with a socket of the user (global)
+ *  13 queues    set of the user's concerts (per user; a placeholder when no user is involved)
+ */
+const PRELUDE = `
+local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES = unpack(KEYS)
+local function parse(s)
+  if not s then return nil end
+  local st, uid, exp, reason = string.match(s, '^(%u)|(%d+)|(%d*)|(%u*)$')
+  if not st then return nil end
+  return { st = st, uid = uid, exp = exp, reason = reason }
+end
+local function int(n) return string.format('%.0f', n) end
+local function enc(st, uid, exp, reason) return st .. '|' .. uid .. '|' .. (exp or '') .. '|' .. (reason or '') end
+local function rate() return redis.call('HGET', META, 'rate') or '' end
+local function view(t, e)
+  local pos = 0
+  if e.st == 'W' then pos = (redis.call('ZRANK', LINE, t) or -1) + 1 end
+  return { tostring(t), e.st, e.uid, e.exp, e.reason, redis.call('HGET', TOKENS, t) or '',
+           redis.call('HGET', META, 'tick') or '0', pos, redis.call('ZCARD', LINE), rate() }
+end
+local function expire(t, e, reason, now)
+  redis.call('HSET', ENTRIES, t, enc('E', e.uid, '', reason))
+  redis.call('ZREM', DETACHED, t)
+  redis.call('ZADD', GONE, now, t)
+end
+`;
+
+/** ARGV: userId, now, maxWaiting, concertId → {created (1/0), ...view} | {-1, waiting, rate} */
+export const JOIN = `${PRELUDE}
+local uid, now = ARGV[1], ARGV[2]
+local t = redis.call('HGET', USERS, uid)
+if t then
+  local e = parse(redis.call('HGET', ENTRIES, t))
+  if e and e.st ~= 'E' then
+    redis.call('ZADD', DETACHED, 'XX', now, t)
+    local v = view(t, e)
+    table.insert(v, 1, 0)
+    return v
+  end
+end
+local waiting = redis.call('ZCARD', LINE)
+if waiting >= tonumber(ARGV[3]) then return { -1, waiting, rate() } end
+t = redis.call('HINCRBY', META, 'seq', 1)
+redis.call('HSET', ENTRIES, t, enc('W', uid))
+redis.call('HSET', USERS, uid, t)
+redis.call('ZADD', LINE, t, t)
+redis.call('SADD', QUEUES, ARGV[4])
+redis.call('SADD', CONCERTS, ARGV[4])
+if tonumber(redis.call('HGET', CONNS, uid) or '0') <= 0 then redis.call('ZADD', DETACHED, now, t) end
+local v = view(t, { st = 'W', uid = uid, exp = '', reason = '' })
+table.insert(v, 1, 1)
+return v
+`;
+
+/** ARGV: ticket, token → the stored token (first writer wins). */
+export const SET_TOKEN = `${PRELUDE}
+if redis.call('HEXISTS', ENTRIES, ARGV[1]) == 0 then return ARGV[2] end
+redis.call('HSETNX', TOKENS, ARGV[1], ARGV[2])
+return redis.call('HGET', TOKENS, ARGV[1])
+`;
+
+/** ARGV: ticket, now → view | nil. Counts as activity of the entry's user. */
+export const VIEW = `${PRELUDE}
+local e = parse(redis.call('HGET', ENTRIES, ARGV[1]))
+if not e then return false end
+if e.st ~= 'E' then redis.call('ZADD', DETACHED, 'XX', ARGV[2], ARGV[1]) end
+return view(ARGV[1], e)
+`;
+
+/** ARGV: ticket, reason, now, onlyActive (1/0) → {status, userId, expiresAt} as it was | nil */
+export const END = `${PRELUDE}
+local t = ARGV[1]
+local e = parse(redis.call('HGET', ENTRIES, t))
+if not e or e.st == 'E' or (ARGV[4] == '1' and e.st ~= 'A') then return false end
+if e.st == 'W' then redis.call('SADD', LEAVING, t) else redis.call('ZREM', ACTIVE, t) end
+expire(t, e, ARGV[2], ARGV[3])
+return { e.st, e.uid, e.exp }
+`;
+
+/**
+ * ARGV: now, intervalMs, batch, maxActive, ttlMs, idleMs, leaseMs, limit,
+ * instance, tauMs, retentionMs, concertId, priorRate
+ * → {leader 0, tick, empty} | {leader 1, tick, changed, admitted[t,u,exp...], left[t...], expired[t,u,reason...], waiting, rate, empty}
+ */
+export const TICK = `${PRELUDE}
+local now, interval, batch, maxActive = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local ttl, idle, leaseMs, limit = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local holder = redis.call('GET', LEASE)
+if holder and holder ~= ARGV[9] then
+  local empty = redis.call('ZCARD', LINE) == 0 and redis.call('ZCARD', ACTIVE) == 0
+  return { 0, tonumber(redis.call('HGET', META, 'tick') or '0'), empty and 1 or 0 }
+end
+redis.call('SET', LEASE, ARGV[9], 'PX', leaseMs)
+local hadWaiters = redis.call('ZCARD', LINE) - redis.call('SCARD', LEAVING) > 0
+local expired = {}
+local function ended(t, e, reason)
+  expire(t, e, reason, now)
+  table.insert(expired, t); table.insert(expired, e.uid); table.insert(expired, reason)
+end
+for _, t in ipairs(redis.call('ZRANGEBYSCORE', DETACHED, '-inf', now - idle, 'LIMIT', 0, limit)) do
+  local e = parse(redis.call('HGET', ENTRIES, t))
+  redis.call('ZREM', DETACHED, t)
+  if e and e.st == 'W' then
+    redis.call('SADD', LEAVING, t)
+    ended(t, e, 'IDLE')
+  elseif e and e.st == 'A' then
+    redis.call('ZREM', ACTIVE, t)
+    ended(t, e, 'IDLE')
+  end
+end
+for _, t in ipairs(redis.call('ZRANGEBYSCORE', ACTIVE, '-inf', now, 'LIMIT', 0, limit)) do
+  local e = parse(redis.call('HGET', ENTRIES, t))
+  redis.call('ZREM', ACTIVE, t)
+  if e and e.st == 'A' then ended(t, e, 'TIMEOUT') end
+end
+local left = redis.call('SMEMBERS', LEAVING)
+for i = 1, #left, 500 do redis.call('ZREM', LINE, unpack(left, i, math.min(i + 499, #left))) end
+redis.call('DEL', LEAVING)
+local admitted = {}
+local room = math.min(batch, maxActive - redis.call('ZCARD', ACTIVE))
+if room > 0 then
+  for _, t in ipairs(redis.call('ZRANGE', LINE, 0, room - 1)) do
+    local e = parse(redis.call('HGET', ENTRIES, t))
+    redis.call('ZREM', LINE, t)
+    if e and e.st == 'W' then
+      local exp = int(now + ttl)
+      redis.call('HSET', ENTRIES, t, enc('A', e.uid, exp))
+      redis.call('ZADD', ACTIVE, exp, t)
+      table.insert(admitted, t); table.insert(admitted, e.uid); table.insert(admitted, exp)
+    end
+  end
+end
+local r = tonumber(redis.call('HGET', META, 'rate') or ARGV[13])
+if hadWaiters then
+  local last = tonumber(redis.call('HGET', META, 'last') or '0')
+  local elapsed = interval
+  if last > 0 then elapsed = now - last end
+  local dt = math.min(math.max(elapsed, 1), 2 * interval)
+  r = r + (1 - math.exp(-dt / tonumber(ARGV[10]))) * ((#admitted / 3) * 1000 / dt - r)
+end
+redis.call('HSET', META, 'rate', string.format('%.17g', r), 'last', int(now))
+local tick = tonumber(redis.call('HGET', META, 'tick') or '0')
+local changed = #admitted > 0 or #left > 0
+if changed then tick = redis.call('HINCRBY', META, 'tick', 1) end
+for _, t in ipairs(redis.call('ZRANGEBYSCORE', GONE, '-inf', now - tonumber(ARGV[11]), 'LIMIT', 0, limit)) do
+  local e = parse(redis.call('HGET', ENTRIES, t))
+  redis.call('HDEL', ENTRIES, t)
+  redis.call('HDEL', TOKENS, t)
+  redis.call('ZREM', GONE, t)
+  if e and redis.call('HGET', USERS, e.uid) == t then redis.call('HDEL', USERS, e.uid) end
+end
+local waiting = redis.call('ZCARD', LINE)
+local empty = waiting == 0 and redis.call('ZCARD', ACTIVE) == 0
+if empty then redis.call('SREM', CONCERTS, ARGV[12]) end
+return { 1, tick, changed and 1 or 0, admitted, left, expired, waiting, string.format('%.17g', r), empty and 1 or 0 }
+`;
+
+/** ARGV: userId, now. Re-derives whether the user's entry counts as detached from the global count. */
+export const SYNC_PRESENCE = `${PRELUDE}
+local t = redis.call('HGET', USERS, ARGV[1])
+if not t then return 0 end
+local e = parse(redis.call('HGET', ENTRIES, t))
+if not e or e.st == 'E' then return 0 end
+if tonumber(redis.call('HGET', CONNS, ARGV[1]) or '0') > 0 then redis.call('ZREM', DETACHED, t)
+else redis.call('ZADD', DETACHED, 'NX', ARGV[2], t) end
+return 1
+`;
+
+/** KEYS: conns. ARGV: userId, delta → the new count (the field goes at zero). */
+export const COUNT_CONNECTION = `
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return n
+`;
+
+/** ARGV: soldout (1/0) → 1 when that changed the stored value. */
+export const SET_SOLD_OUT = `${PRELUDE}
+if (redis.call('HGET', META, 'soldout') or '0') == ARGV[1] then return 0 end
+redis.call('HSET', META, 'soldout', ARGV[1])
+return 1
+`;
