@@ -34,6 +34,8 @@ export interface Config {
   socketRateLimit: number;
   /** A date room with no command and no watcher for this long is disposed. */
   roomIdleMs: number;
+  /** Most commands a date room commits in one transaction; 1 turns group commit off (benchmarks). */
+  dateRoomMaxBatch: number;
 }
 
 export class ConfigError extends Error {}
@@ -94,5 +96,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     socketRateLimit: int(env, 'SOCKET_RATE_LIMIT', 100, 1),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),
+    dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
   };
 }

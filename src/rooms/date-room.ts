@@ -46,6 +46,8 @@ export interface DateRoomDeps {
   /** Fencing token checked by every commit (scale-out). */
   fence?: number;
   onBatch?(size: number): void;
+  /** Group commit bound; 1 commits every command alone. */
+  maxBatch?: number;
 }
 
 const NO_CHANGE: Omit<Effect, 'result'> = { undo: () => undefined, changed: [], updated: [] };
@@ -57,7 +59,7 @@ const NO_CHANGE: Omit<Effect, 'result'> = { undo: () => undefined, changed: [], 
  * committed in one transaction before anyone hears of it.
  */
 export class DateRoom {
-  private readonly mailbox = new Mailbox<Message>((batch) => this.drain(batch));
+  private readonly mailbox: Mailbox<Message>;
   private readonly timers: TimerHeap<number>;
   private readonly clock: Clock;
   private closed = false;
@@ -67,6 +69,7 @@ export class DateRoom {
     private readonly state: DateState,
     private readonly deps: DateRoomDeps,
   ) {
+    this.mailbox = new Mailbox((batch) => this.drain(batch), deps.maxBatch);
     this.clock = deps.clock ?? systemClock;
     this.lastActivity = this.clock.now();
     this.timers = new TimerHeap((ids) => ids.forEach((id) => this.expire(id)), this.clock);

@@ -41,6 +41,7 @@ export function createSeats({ config, db, log, metrics, push, io, gate, wallet }
     watchers: (dateId) => io.of('/').adapter.rooms.get(groups.date(dateId))?.size ?? 0,
     onSeatsChanged: (concertId) => gate.seatsChanged(concertId),
     onBatch: (size) => metrics.commitBatchSize.observe(size),
+    maxBatch: config.dateRoomMaxBatch,
   });
   return {
     rooms,
