@@ -3,10 +3,10 @@
 import { formatCountdown, formatMoney, formatSeatList } from './format.js';
 
 const BADGE = {
-  HELD: { icon: '⏳', text: 'Held, not paid yet' },
+  HELD: { icon: '◔', text: 'Held, not paid yet' },
   CONFIRMED: { icon: '✔', text: 'Paid' },
-  CANCELED: { icon: '⦸', text: 'Canceled' },
-  EXPIRED: { icon: '⌛', text: 'Hold expired' },
+  CANCELED: { icon: '⊘', text: 'Canceled' },
+  EXPIRED: { icon: '◷', text: 'Hold expired' },
 };
 
 /**

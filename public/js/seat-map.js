@@ -64,7 +64,7 @@ export class SeatMapModel {
 }
 
 const STATUS_WORD = { FREE: 'free', HELD: 'held', SOLD: 'sold' };
-const STATUS_ICON = { FREE: '', HELD: '⏳', SOLD: '✕' };
+const STATUS_ICON = { FREE: '', HELD: '◔', SOLD: '✕' };
 
 /** How one seat reads, to the eye and to a screen reader. */
 export function seatView(seat, { mine, selected }) {

@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`apt-get install -y chromium`), driven headless by playwright-core. */
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** UI waits on a 2-core machine shared with a server and two browsers: generous, but never sleeps. */
+export const UI_TIMEOUT_MS = 20_000;
+
+export const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+export interface BuyerOptions {
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * One person in one browser context (own localStorage, own socket), acting
+ * only through what the page shows: labels, roles and data-testid.
+ */
+export class Buyer {
+  /** Page errors and console errors other than expected 404s, to assert none happened. */
+  readonly errors: string[] = [];
+
+  private constructor(
+    readonly page: Page,
+    readonly name: string,
+  ) {
+    page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
+    page.on('console', (message) => {
+      // /queue-position.js is optional until the waiting room ships it; a 404 for it is expected.
+      if (message.type() === 'error' && !/status of 404/.test(message.text())) this.errors.push(`console: ${message.text()}`);
+    });
+  }
+
+  static async open(browser: Browser, url: string, name: string, options: BuyerOptions = {}): Promise<Buyer> {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+    context.setDefaultTimeout(UI_TIMEOUT_MS);
+    const page = await context.newPage();
+    await page.goto(url);
+    return new Buyer(page, name);
+  }
+
+  byTestId(id: string): Locator {
+    return this.page.getByTestId(id);
+  }
+
+  /** The seat button, found the way a screen reader finds it: by its accessible name. */
+  seat(number: number, status: 'free' | 'held' | 'sold' | 'held by you' | 'bought by you'): Locator {
+    return this.page.getByRole('button', { name: new RegExp(`^Seat ${number}, ${status}(,|$)`) });
+  }
+
+  view(name: 'signup' | 'browse' | 'queue' | 'seats'): Promise<void> {
+    return this.page.locator(`body[data-view="${name}"]`).waitFor();
+  }
+
+  /** Waits until the element's whole text is `text`. */
+  async hasText(testId: string, text: string | RegExp): Promise<void> {
+    const pattern = typeof text === 'string' ? new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`) : text;
+    await this.byTestId(testId).filter({ hasText: pattern }).waitFor();
+  }
+
+  async text(testId: string): Promise<string> {
+    return ((await this.byTestId(testId).textContent()) ?? '').trim();
+  }
+
+  async signUp(): Promise<void> {
+    await this.view('signup');
+    await this.page.getByLabel('Your name').fill(this.name);
+    await this.byTestId('signup-submit').click();
+    await this.view('browse');
+    await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
+  }
+
+  /** Picks the concert and the date, and joins the waiting room. */
+  async joinLine(concertId: number, dateId: number): Promise<void> {
+    await this.byTestId(`concert-${concertId}`).click();
+    await this.byTestId(`date-${dateId}`).click();
+    await this.page.locator(`[data-testid="date-${dateId}"][aria-pressed="true"]`).waitFor();
+    await this.byTestId('join-button').click();
+  }
+
+  async screenshot(file: string): Promise<void> {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await this.page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage: true });
+  }
+
+  async close(): Promise<void> {
+    await this.page.context().close();
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
