@@ -1,0 +1,96 @@
+import { io, type Socket } from 'socket.io-client';
+
+/** What every ack carries (PROTOCOL.md "Replies and errors"); ACK_TIMEOUT is the generator's own. */
+export type Reply<T = any> = { ok: true; data: T } | { ok: false; error: { code: string; message?: string; details?: any } };
+
+export async function ack<T = any>(socket: Socket, event: string, payload: unknown, timeoutMs: number): Promise<Reply<T>> {
+  try {
+    return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as Reply<T>;
+  } catch {
+    return { ok: false, error: { code: socket.connected ? 'ACK_TIMEOUT' : 'DISCONNECTED' } };
+  }
+}
+
+/** Connects over WebSocket only, no reconnection; resolves with the socket or the connect_error message. */
+export function connect(url: string, token: string, timeoutMs = 20_000): Promise<{ socket: Socket } | { error: string }> {
+  return new Promise((resolve) => {
+    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, timeout: timeoutMs });
+    socket.once('connect', () => resolve({ socket }));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      resolve({ error: err.message || 'connect_error' });
+    });
+  });
+}
+
+export async function httpJson<T = any>(
+  url: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: body as T };
+}
+
+export async function signup(url: string, name: string): Promise<{ id: number; token: string }> {
+  const res = await httpJson(url, 'POST', '/users', { body: { name } });
+  if (res.status !== 201) throw new Error(`POST /users: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+  return { id: res.body.user.id, token: res.body.token };
+}
+
+/** Runs at most `limit` tasks at once. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+/** mulberry32: a small seeded generator, so a run's choices repeat with its --seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));

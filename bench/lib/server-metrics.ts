@@ -1,0 +1,101 @@
+/** Polls the server's GET /metrics (prom-client text) for CPU, RSS, sockets and group-commit batch sizes. */
+export interface ServerSample {
+  at: number;
+  cpuSeconds: number;
+  rssBytes: number;
+  sockets: number;
+  loopLagP99: number;
+  batchSum: number;
+  batchCount: number;
+}
+
+export interface ServerUsage {
+  samples: number;
+  cpuAvgPct: number;
+  cpuPeakPct: number;
+  rssPeakMb: number;
+  rssStartMb: number;
+  socketsPeak: number;
+  loopLagP99PeakMs: number;
+  /** Commands per group-commit transaction over the window (tix_date_room_batch_size), when exported. */
+  meanBatch?: number;
+  error?: string;
+}
+
+function value(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+export async function sampleServer(url: string): Promise<ServerSample> {
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+  const text = await res.text();
+  return {
+    at: Date.now(),
+    cpuSeconds: value(text, 'process_cpu_seconds_total') ?? NaN,
+    rssBytes: value(text, 'process_resident_memory_bytes') ?? NaN,
+    sockets: value(text, 'tix_connected_sockets') ?? NaN,
+    loopLagP99: value(text, 'nodejs_eventloop_lag_p99_seconds') ?? NaN,
+    batchSum: value(text, 'tix_date_room_batch_size_sum') ?? 0,
+    batchCount: value(text, 'tix_date_room_batch_size_count') ?? 0,
+  };
+}
+
+/** Samples every `intervalMs` until stopped; `window()` summarises a span of the samples. */
+export class ServerMonitor {
+  readonly samples: ServerSample[] = [];
+  private timer?: NodeJS.Timeout;
+  private lastError?: string;
+
+  constructor(private readonly url: string, private readonly intervalMs = 1000) {}
+
+  start(): void {
+    const tick = () => {
+      sampleServer(this.url)
+        .then((s) => this.samples.push(s))
+        .catch((err: unknown) => {
+          this.lastError = String(err);
+        })
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  latest(): ServerSample | undefined {
+    return this.samples[this.samples.length - 1];
+  }
+
+  /** CPU % of one core between consecutive samples (100 = one core busy). */
+  cpuPct(a: ServerSample, b: ServerSample): number {
+    return ((b.cpuSeconds - a.cpuSeconds) / Math.max(0.001, (b.at - a.at) / 1000)) * 100;
+  }
+
+  window(from = 0, to = Infinity): ServerUsage {
+    const s = this.samples.filter((x) => x.at >= from && x.at <= to);
+    if (s.length < 2) return { samples: s.length, cpuAvgPct: NaN, cpuPeakPct: NaN, rssPeakMb: NaN, rssStartMb: NaN, socketsPeak: NaN, loopLagP99PeakMs: NaN, error: this.lastError };
+    const first = s[0] as ServerSample;
+    const last = s[s.length - 1] as ServerSample;
+    let peak = 0;
+    for (let i = 1; i < s.length; i++) peak = Math.max(peak, this.cpuPct(s[i - 1] as ServerSample, s[i] as ServerSample));
+    const batches = last.batchCount - first.batchCount;
+    return {
+      samples: s.length,
+      cpuAvgPct: this.cpuPct(first, last),
+      cpuPeakPct: peak,
+      rssPeakMb: Math.max(...s.map((x) => x.rssBytes)) / 1e6,
+      rssStartMb: first.rssBytes / 1e6,
+      socketsPeak: Math.max(...s.map((x) => x.sockets)),
+      loopLagP99PeakMs: Math.max(...s.map((x) => x.loopLagP99)) * 1000,
+      meanBatch: batches > 0 ? (last.batchSum - first.batchSum) / batches : undefined,
+      error: this.lastError,
+    };
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * A worker process of the load generator (forked by bench/lib/loadtest-run.ts):
+ * holds a slice of the buyers' sockets, so no process passes the ~19,900
+ * open-file cap, and ships its measurements to the parent over IPC.
+ */
+import { createHash } from 'node:crypto';
+import { Buyer, type BuyerContext } from './buyer';
+import { Semaphore, ack, mapLimit, signup } from './client';
+import type { FromWorker, SaleInit, ToWorker, VerifyResult } from './messages';
+import { runSocketsWorker } from './sockets-worker';
+import { LoadMeter, PhaseStats } from './stats';
+
+const send = (m: FromWorker) => process.send?.(m);
+
+let onMessage: (m: ToWorker) => void = () => undefined;
+process.on('message', (m: ToWorker) => onMessage(m));
+process.on('disconnect', () => process.exit(0));
+
+function fail(index: number, err: unknown): void {
+  send({ type: 'error', index, message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+}
+
+onMessage = (m) => {
+  if (m.type !== 'init') return;
+  if (m.role === 'sockets') onMessage = runSocketsWorker(m, send);
+  else void sale(m).catch((err: unknown) => fail(m.index, err));
+};
+
+async function sale(init: SaleInit): Promise<void> {
+  const o = init.options;
+  const signupStarted = Date.now();
+  const signupErrors: Record<string, number> = {};
+  const users = await mapLimit(Array.from({ length: init.count }, (_, i) => init.from + i), o.signupConcurrency, async (g) => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return { g, ...(await signup(init.url, `lt-${init.runId}-${g}`)) };
+      } catch (err) {
+        const key = String(err instanceof Error ? err.message : err).slice(0, 60);
+        signupErrors[key] = (signupErrors[key] ?? 0) + 1;
+      }
+    }
+    return undefined;
+  });
+  const saleStats = new PhaseStats();
+  const stormStats = new PhaseStats();
+  let stormIds = { concertId: -1, dateId: -1 };
+  let stopping = false;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const ctx: BuyerContext = {
+    url: init.url,
+    runId: init.runId,
+    options: o,
+    concertId: init.concertId,
+    dates: init.dates,
+    t0: 0,
+    totalBuyers: init.totalBuyers,
+    connects: new Semaphore(Math.max(1, Math.round(o.connectConcurrency / Math.ceil(init.totalBuyers / init.count)))),
+    stopped,
+    isStopping: () => stopping,
+    statsFor: (kind, id) => ((kind === 'concert' ? stormIds.concertId : stormIds.dateId) === id ? stormStats : saleStats),
+    sale: saleStats,
+  };
+  const buyers = users.flatMap((u) => (u ? [new Buyer(u.g, u.id, u.token, ctx)] : []));
+  send({ type: 'ready', index: init.index, userIds: buyers.map((b) => b.userId), signupErrors, signupMs: Date.now() - signupStarted });
+
+  const meter = new LoadMeter();
+  let progress: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const startProgress = (stats: PhaseStats) => {
+    meter.sample();
+    meter.samples.length = 0;
+    progress = setInterval(() => {
+      const done = buyers.filter((b) => b.outcome !== undefined).length;
+      send({ type: 'progress', index: init.index, counts: { ...stats.counts, buyers: buyers.length, done }, load: meter.sample(), holdP99: stats.hists.hold.percentile(99) });
+    }, 1000);
+  };
+  const endProgress = () => {
+    if (progress) clearInterval(progress);
+    meter.sample();
+    return meter.summary();
+  };
+
+  onMessage = (m) => {
+    switch (m.type) {
+      case 'start':
+        ctx.t0 = m.t0;
+        startProgress(saleStats);
+        running = Promise.all(buyers.map((b) => b.run()));
+        break;
+      case 'stop':
+        stopping = true;
+        stop();
+        void running.then(async () => {
+          const load = endProgress();
+          // Free every waiting-room slot, so the checker and later phases are admitted at once.
+          await mapLimit(buyers, 200, async (b) => Promise.all([...b.queues.values()].map((q) => q.leave())));
+          send({ type: 'phase', index: init.index, phase: 'sale', data: saleStats.toJSON(), load });
+        });
+        break;
+      case 'storm': {
+        stopping = false;
+        ctx.stopped = new Promise<void>((r) => (stop = r));
+        stormIds = { concertId: m.concertId, dateId: m.dateId };
+        const until = Date.now() + m.seconds * 1000;
+        startProgress(stormStats);
+        const stormers = buyers.filter((b) => b.socket?.connected).slice(0, m.users);
+        void Promise.all(stormers.map((b) => storm(b, m.concertId, m.dateId, until, stormStats, ctx))).then(() => {
+          send({ type: 'phase', index: init.index, phase: 'storm', data: stormStats.toJSON(), load: endProgress() });
+        });
+        break;
+      }
+      case 'verify':
+        void verify(buyers, o.ackTimeoutMs).then((result) => send({ type: 'verified', index: init.index, result }));
+        break;
+      case 'close':
+        for (const b of buyers) b.socket?.close();
+        setTimeout(() => process.exit(0), 100);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** Hold one seat, cancel it, repeat: durable date-room commands as fast as the server answers. */
+async function storm(b: Buyer, concertId: number, dateId: number, until: number, stats: PhaseStats, ctx: BuyerContext): Promise<void> {
+  const q = b.queue(concertId);
+  const joined = await q.join(ctx.stopped, 0);
+  if (joined !== 'ACTIVE') return stats.count(`storm-join:${joined}`);
+  const session = await b.watch(dateId, q, stats);
+  if (!session) return;
+  while (Date.now() < until) {
+    const held = await b.hold(session, q, stats, 1);
+    if (typeof held === 'string') return stats.count(`storm-stop:${held}`);
+    await b.cancel(held, stats);
+  }
+  await q.leave();
+}
+
+/** The end-of-run view of each buyer: seat maps, wallet and reservations against what it was told. */
+async function verify(buyers: Buyer[], timeoutMs: number): Promise<VerifyResult> {
+  const result: VerifyResult = { maps: {}, brokenSessions: 0, walletChecked: 0, walletMismatches: [], reservationsChecked: 0, reservationMismatches: [] };
+  for (const b of buyers) {
+    result.walletMismatches.push(...b.mismatches);
+    for (const s of b.sessions.values()) {
+      if (!s.ready) continue;
+      if (s.broken) {
+        result.brokenSessions++;
+        continue;
+      }
+      const print = createHash('sha1').update(s.fingerprint()).digest('hex');
+      const byDate = (result.maps[s.dateId] ??= {});
+      byDate[print] = (byDate[print] ?? 0) + 1;
+    }
+  }
+  await mapLimit(
+    buyers.filter((b) => b.socket?.connected),
+    100,
+    async (b) => {
+      const socket = b.socket;
+      if (!socket) return;
+      if (b.money.known) {
+        const w = await ack(socket, 'wallet:get', {}, timeoutMs);
+        if (w.ok) {
+          result.walletChecked++;
+          const m = b.money;
+          const expected = m.charged - m.paid + m.refunded;
+          const history = (w.data.history ?? []) as { kind: string; amount: number }[];
+          const ledger = history.reduce((s, h) => s + (h.kind === 'PAYMENT' ? -h.amount : h.amount), 0);
+          if (w.data.balance !== expected || ledger !== w.data.balance) {
+            result.walletMismatches.push(`buyer ${b.g} (user ${b.userId}): balance ${w.data.balance}, history sums to ${ledger}, buyer expects ${expected}`);
+          }
+        }
+      }
+      if (b.expected.size === 0) return;
+      const r = await ack(socket, 'reservations:mine', {}, timeoutMs);
+      if (!r.ok) return;
+      result.reservationsChecked++;
+      const byId = new Map<unknown, string>(((r.data.reservations ?? []) as { id: unknown; status: string }[]).map((x) => [x.id, x.status]));
+      for (const [id, status] of b.expected) {
+        if (byId.get(id) !== status) result.reservationMismatches.push(`buyer ${b.g}: reservation ${id} is ${byId.get(id) ?? 'missing'}, expected ${status}`);
+      }
+    },
+  );
+  result.walletMismatches = result.walletMismatches.slice(0, 20);
+  result.reservationMismatches = result.reservationMismatches.slice(0, 20);
+  return result;
+}
