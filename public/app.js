@@ -5,6 +5,7 @@
  */
 
 import { ApiError, call, connectSocket, signup } from './js/api.js';
+import { renderConcerts, renderDates } from './js/browse.js';
 import { describeError } from './js/messages.js';
 import { formatDate } from './js/format.js';
 import { createQueueTracker } from './js/queue-tracker.js';
@@ -16,27 +17,24 @@ import { $, announce, clearMessage, initChrome, setConnection, showMessage, show
 
 const sameId = (a, b) => String(a) === String(b);
 const maxSeats = Number(document.querySelector('meta[name="tix-max-seats"]')?.getAttribute('content')) || 4;
+const view = () => document.body.dataset.view;
 
 const session = {
   user: null,
   socket: null,
+  started: false,
   concerts: [],
   concert: null,
   dates: [],
   dateId: null,
-  /** The queue entry of `concert`: {token, dateId, initialPosition}. */
+  /** This concert's place in line, as kept in localStorage: {token, dateId, initialPosition}. */
   queue: null,
-  started: false,
 };
 
 const tracker = createQueueTracker({
   step: await loadQueuePosition(),
   resync: () => call(session.socket, 'queue:status', { queueToken: session.queue?.token }),
-  onChange: (entry) => {
-    if (entry.status === 'WAITING') renderQueue(entry, session.queue?.initialPosition ?? entry.position, concertLabel());
-    else if (entry.status === 'ACTIVE') void enterSeats(entry.expiresAt);
-    else void onEntryExpired('TIMEOUT');
-  },
+  onChange: onEntry,
   onError: (err) => void onQueueError(err),
 });
 
@@ -45,8 +43,8 @@ const shop = createShop({
   queueToken: () => session.queue?.token ?? null,
   maxSeats,
   onQueueProblem: (code) => void onQueueError(new ApiError(code, code)),
-  onDateChange: (dateId) => rememberDate(dateId),
-  onPaid: () => store.saveCurrent(null), // a reload after paying starts over, it does not rejoin
+  // Paying ends the turn (the entry expires with reason PAID): a reload starts over instead of rejoining.
+  onPaid: () => endEntry('PAID'),
 });
 
 function concertLabel() {
@@ -54,7 +52,7 @@ function concertLabel() {
   return [session.concert?.title, session.concert?.venue, date ? formatDate(date.startsAt) : ''].filter(Boolean).join(' · ');
 }
 
-// ---- session ------------------------------------------------------------------------
+// ---- session --------------------------------------------------------------------------------
 
 function startSession(user) {
   session.user = user;
@@ -66,7 +64,6 @@ function startSession(user) {
     onDisconnect: () => setConnection('reconnecting'),
     onUnauthorized: () => {
       store.clearAll();
-      session.socket?.disconnect();
       showMessage(describeError({ code: 'UNAUTHORIZED' }));
       showSignup();
     },
@@ -74,12 +71,12 @@ function startSession(user) {
   session.socket = socket;
   socket.on('queue:tick', (t) => tracker.onTick(t));
   socket.on('queue:admitted', (e) => {
-    if (!sameId(e.concertId, session.concert?.id)) return;
+    if (!sameId(e.concertId, session.concert?.id) || !session.queue) return;
     announce('It is your turn! The seat map is open.');
     tracker.update({ status: 'ACTIVE', position: 0, etaSeconds: 0, expiresAt: e.expiresAt });
   });
   socket.on('queue:expired', (e) => {
-    if (sameId(e.concertId, session.concert?.id)) void onEntryExpired(e.reason);
+    if (sameId(e.concertId, session.concert?.id)) endEntry(e.reason);
   });
   socket.on('queue:soldout', (e) => {
     if (sameId(e.concertId, session.concert?.id) && tracker.entry?.status === 'WAITING') tracker.update({ soldOut: true });
@@ -88,56 +85,35 @@ function startSession(user) {
   socket.on('reservation:updated', (r) => shop.onReservationUpdated(r));
 }
 
-/** First connection and every reconnection: load what is needed, and resync where the user was. */
+/** First connection and every reconnection: ticks are volatile, so ask where the user stands. */
 async function onConnect() {
   setConnection('online');
   try {
     if (!session.started) {
       session.started = true;
-      await loadConcerts();
+      session.concerts = (await call(session.socket, 'concerts:list', {})).concerts;
+      renderConcerts(session.concerts, null);
       const current = store.loadCurrent();
       if (current && store.loadQueue(current.concertId)) await resume(current.concertId);
       else showView('browse');
-      return;
+    } else if (session.queue) {
+      await resume(session.concert.id);
     }
-    if (session.queue) await resume(session.concert.id);
   } catch (err) {
     showMessage(describeError(err));
-    if (document.body.dataset.view === 'loading') showView('browse');
+    if (view() === 'loading') showView('browse');
   }
 }
 
 function showSignup() {
+  session.socket?.disconnect();
   $('whoami').hidden = true;
   $('signout').hidden = true;
   showView('signup');
   $('signup-name').focus();
 }
 
-// ---- browse ---------------------------------------------------------------------------
-
-async function loadConcerts() {
-  const { concerts } = await call(session.socket, 'concerts:list', {});
-  session.concerts = concerts;
-  const list = $('concert-list');
-  list.replaceChildren(
-    ...concerts.map((c) => {
-      const li = document.createElement('li');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'choice';
-      button.dataset.testid = `concert-${c.id}`;
-      button.dataset.id = String(c.id);
-      button.setAttribute('aria-pressed', 'false');
-      button.innerHTML = '<strong class="choice-title"></strong><span class="choice-sub"></span>';
-      button.querySelector('.choice-title').textContent = c.title;
-      button.querySelector('.choice-sub').textContent = `${c.venue} · next ${formatDate(c.nextDateAt)} · ${c.availableDates} date${c.availableDates === 1 ? '' : 's'}`;
-      li.append(button);
-      return li;
-    }),
-  );
-  if (!concerts.length) list.innerHTML = '<li class="muted">Nothing is on sale right now.</li>';
-}
+// ---- browse -----------------------------------------------------------------------------------
 
 async function selectConcert(concertId) {
   const concert = session.concerts.find((c) => sameId(c.id, concertId));
@@ -146,36 +122,13 @@ async function selectConcert(concertId) {
   session.concert = concert;
   session.queue = store.loadQueue(concert.id);
   session.dateId = session.queue?.dateId ?? null;
-  for (const b of $('concert-list').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.id === String(concert.id)));
-  const { dates } = await call(session.socket, 'concert:dates', { concertId: concert.id });
-  session.dates = dates;
-  if (!dates.some((d) => sameId(d.id, session.dateId))) session.dateId = dates[0]?.id ?? null;
-  renderDates();
+  renderConcerts(session.concerts, concert.id);
+  session.dates = (await call(session.socket, 'concert:dates', { concertId: concert.id })).dates;
+  if (!session.dates.some((d) => sameId(d.id, session.dateId))) session.dateId = session.dates[0]?.id ?? null;
+  showDates();
 }
 
-function renderDates() {
-  $('date-panel').hidden = false;
-  $('date-title').textContent = `Pick a date for ${session.concert.title}`;
-  $('date-list').replaceChildren(
-    ...session.dates.map((d) => {
-      const li = document.createElement('li');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'choice';
-      button.dataset.testid = `date-${d.id}`;
-      button.dataset.id = String(d.id);
-      button.setAttribute('aria-pressed', String(sameId(d.id, session.dateId)));
-      button.innerHTML = '<strong class="choice-title"></strong><span class="choice-sub"></span>';
-      button.querySelector('.choice-title').textContent = formatDate(d.startsAt);
-      button.querySelector('.choice-sub').textContent = d.freeSeats > 0 ? `${d.freeSeats} of ${d.totalSeats} seats free` : 'No free seats right now';
-      li.append(button);
-      return li;
-    }),
-  );
-  const join = /** @type {HTMLButtonElement} */ ($('join-button'));
-  join.disabled = session.dateId === null;
-  join.textContent = session.queue ? 'Return to your place in line' : 'Join the waiting room';
-}
+const showDates = () => renderDates(session.concert, session.dates, session.dateId, Boolean(session.queue));
 
 function rememberDate(dateId) {
   session.dateId = dateId;
@@ -186,107 +139,109 @@ function rememberDate(dateId) {
   store.saveCurrent({ concertId: session.concert.id, dateId });
 }
 
-// ---- waiting room -------------------------------------------------------------------------
+// ---- waiting room ---------------------------------------------------------------------------------
 
+/** queue:join (the same entry if already in line); ticks arriving meanwhile are kept for its answer. */
 async function join() {
   const concertId = session.concert.id;
-  const status = await call(session.socket, 'queue:join', { concertId });
+  tracker.hold();
+  let status;
+  try {
+    status = await call(session.socket, 'queue:join', { concertId });
+  } catch (err) {
+    tracker.release();
+    throw err;
+  }
   const previous = store.loadQueue(concertId);
-  session.queue = {
-    token: status.token,
-    dateId: session.dateId,
-    initialPosition: previous && previous.token === status.token ? previous.initialPosition : Math.max(1, status.position),
-  };
+  const same = previous && previous.token === status.token;
+  session.queue = { token: status.token, dateId: session.dateId, initialPosition: same ? previous.initialPosition : Math.max(1, status.position) };
   store.saveQueue(concertId, session.queue);
   store.saveCurrent({ concertId, dateId: session.dateId });
-  applyStatus(status);
+  tracker.reset(status);
 }
 
-/** Back to the saved place in line (reload, reconnect): queue:status, joining again only if the entry is gone. */
+/** Back to the saved place in line (reload, reconnect): queue:status; join again only if the entry is gone. */
 async function resume(concertId) {
   if (!sameId(session.concert?.id, concertId)) await selectConcert(concertId);
   session.queue = store.loadQueue(concertId);
   if (!session.queue) return join();
+  tracker.hold();
   try {
-    applyStatus(await call(session.socket, 'queue:status', { queueToken: session.queue.token }));
+    tracker.reset(await call(session.socket, 'queue:status', { queueToken: session.queue.token }));
   } catch (err) {
+    tracker.release();
     if (!(err instanceof ApiError && err.code === 'QUEUE_TOKEN_INVALID')) throw err;
-    store.forgetQueue(concertId);
-    session.queue = null;
-    showMessage('Your previous place in line had expired, so you joined the line again.', 'info');
-    await join();
+    await rejoin();
   }
 }
 
-function applyStatus(status) {
-  if (status.status === 'EXPIRED') {
-    store.forgetQueue(status.concertId);
-    session.queue = null;
-    showMessage('Your previous place in line had expired, so you joined the line again.', 'info');
-    void join().catch((err) => showMessage(describeError(err)));
-    return;
-  }
-  if (status.status === 'WAITING') {
-    shop.leave();
-    showView('queue');
-  }
-  tracker.reset(status);
+async function rejoin() {
+  store.forgetQueue(session.concert.id);
+  session.queue = null;
+  tracker.clear();
+  showMessage('Your previous place in line had expired, so you joined the line again.', 'info');
+  await join();
 }
 
-async function enterSeats(expiresAt) {
-  showView('seats');
-  await shop.enter({ concert: session.concert, dates: session.dates, dateId: session.dateId, expiresAt });
+/** Every change of the tracked entry: redraw the waiting room, or open the seat map once admitted. */
+function onEntry(entry) {
+  if (entry.status === 'WAITING') {
+    if (view() === 'seats') shop.leave();
+    showView('queue', { focus: view() !== 'queue' });
+    renderQueue(entry, session.queue?.initialPosition ?? entry.position, concertLabel());
+  } else if (entry.status === 'ACTIVE') {
+    showView('seats');
+    void shop.enter({ concert: session.concert, dates: session.dates, dateId: session.dateId, expiresAt: entry.expiresAt });
+  } else {
+    void rejoin().catch((err) => showMessage(describeError(err))); // EXPIRED while away
+  }
 }
 
-async function onEntryExpired(reason) {
-  const concertId = session.concert?.id;
-  if (concertId === undefined || !session.queue) return;
-  store.forgetQueue(concertId);
+/** The turn ended (queue:expired, or our own payment): the queue token is no longer usable. */
+function endEntry(reason) {
+  if (!session.queue) return;
+  store.forgetQueue(session.concert.id);
+  store.saveCurrent(null);
   session.queue = null;
   tracker.clear();
   if (reason === 'PAID') {
     shop.endSession('Your purchase is complete and your turn has ended. Join the line again to buy more.');
-    return;
-  }
-  store.saveCurrent(null);
-  if (reason === 'LEFT') {
+  } else if (reason === 'LEFT') {
     showView('browse');
-    renderDates();
-    return;
+    showDates();
+  } else {
+    const text = reason === 'IDLE' ? 'Your turn ended because you were away for a while.' : 'Your time to shop is over.';
+    if (view() === 'seats') shop.endSession(`${text} Unpaid holds are released when they expire. Join the line again to continue.`);
+    else {
+      showView('browse');
+      showDates();
+    }
+    showMessage(`${text} Join the line again to continue.`, 'info');
   }
-  const text = reason === 'IDLE' ? 'Your turn ended because you were away for a while.' : 'Your time to shop is over.';
-  if (document.body.dataset.view === 'seats') shop.endSession(`${text} Unpaid holds are released when they expire. Join the line again to continue.`);
-  else {
-    showView('browse');
-    renderDates();
-  }
-  showMessage(`${text} Join the line again to continue.`, 'info');
 }
 
 async function onQueueError(err) {
   if (err instanceof ApiError && err.code === 'QUEUE_NOT_ACTIVE') {
     showMessage(describeError(err), 'info');
     if (session.queue) await resume(session.concert.id).catch((e) => showMessage(describeError(e)));
-    return;
-  }
-  if (err instanceof ApiError && err.code === 'QUEUE_TOKEN_INVALID') {
-    if (session.concert) store.forgetQueue(session.concert.id);
+  } else if (err instanceof ApiError && err.code === 'QUEUE_TOKEN_INVALID') {
+    if (view() === 'queue') {
+      await rejoin().catch((e) => showMessage(describeError(e)));
+      return;
+    }
+    store.forgetQueue(session.concert.id);
     session.queue = null;
     tracker.clear();
     showMessage(describeError(err));
-    if (document.body.dataset.view === 'seats') shop.endSession('Your place in line is no longer valid.');
-    else {
-      showView('browse');
-      renderDates();
-    }
-    return;
+    shop.endSession('Your place in line is no longer valid.');
+  } else {
+    showMessage(describeError(err));
   }
-  showMessage(describeError(err));
 }
 
-// ---- events ---------------------------------------------------------------------------------
+// ---- events -------------------------------------------------------------------------------------
 
-/** Runs a UI action with its errors shown as human messages. */
+/** A UI action whose errors are shown as human messages. */
 const act = (fn) => async (...args) => {
   clearMessage();
   try {
@@ -297,17 +252,18 @@ const act = (fn) => async (...args) => {
   }
 };
 
+const buttonIn = (e, selector) => (e.target instanceof Element ? e.target.closest(selector) : null);
+
 $('signup-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = /** @type {HTMLInputElement} */ ($('signup-name'));
   const name = input.value.trim();
+  input.setAttribute('aria-invalid', String(!name));
   if (!name) {
-    input.setAttribute('aria-invalid', 'true');
     showMessage('Please enter a name.');
     input.focus();
     return;
   }
-  input.removeAttribute('aria-invalid');
   void act(async () => {
     try {
       const { user, token } = await signup(name);
@@ -319,30 +275,32 @@ $('signup-form').addEventListener('submit', (e) => {
     }
   })();
 });
-
 $('concert-list').addEventListener('click', (e) => {
-  const button = e.target instanceof Element ? e.target.closest('button[data-id]') : null;
-  if (button instanceof HTMLElement) void act(selectConcert)(button.dataset.id);
+  const button = buttonIn(e, 'button[data-id]');
+  if (button) void act(selectConcert)(button.dataset.id);
 });
 $('date-list').addEventListener('click', (e) => {
-  const button = e.target instanceof Element ? e.target.closest('button[data-id]') : null;
-  if (!(button instanceof HTMLElement)) return;
+  const button = buttonIn(e, 'button[data-id]');
+  if (!button) return;
   session.dateId = session.dates.find((d) => sameId(d.id, button.dataset.id))?.id ?? null;
-  renderDates();
+  showDates();
+  button.ownerDocument.querySelector(`[data-testid="date-${CSS.escape(button.dataset.id)}"]`)?.focus();
 });
 $('join-button').addEventListener('click', act(async () => {
   const button = /** @type {HTMLButtonElement} */ ($('join-button'));
   button.disabled = true;
   try {
-    if (session.queue) await resume(session.concert.id);
-    else await join();
+    if (session.queue) {
+      rememberDate(session.dateId);
+      await resume(session.concert.id);
+    } else await join();
   } finally {
     button.disabled = false;
   }
 }));
 $('queue-leave').addEventListener('click', act(async () => {
   if (session.queue) await call(session.socket, 'queue:leave', { queueToken: session.queue.token });
-  await onEntryExpired('LEFT');
+  endEntry('LEFT');
   announce('You left the line.');
 }));
 $('date-select').addEventListener('change', act(async (e) => {
@@ -351,12 +309,12 @@ $('date-select').addEventListener('change', act(async (e) => {
   rememberDate(id);
   await shop.enter({ concert: session.concert, dates: session.dates, dateId: id });
 }));
-const rejoin = act(async () => {
+const joinAgain = act(async () => {
   $('confirmation').hidden = true;
   await join();
 });
-$('session-rejoin').addEventListener('click', rejoin);
-$('rejoin-button').addEventListener('click', rejoin);
+$('session-rejoin').addEventListener('click', joinAgain);
+$('rejoin-button').addEventListener('click', joinAgain);
 $('signout').addEventListener('click', () => {
   store.clearAll();
   session.socket?.disconnect();

@@ -27,8 +27,7 @@ export async function loadQueuePosition() {
   return adapt(window.QueuePosition) ?? applyTickInline;
 }
 
-/** Adapts the shared module to the tracker's step(entry, tick) → {kind, entry}. */
+/** The shared module's applyTick(entry, tick) → {kind: 'applied' | 'stale' | 'gap', entry} is the tracker's step. */
 function adapt(shared) {
-  if (!shared) return null;
-  return null;
+  return shared && typeof shared.applyTick === 'function' ? (entry, t) => shared.applyTick(entry, t) : null;
 }

@@ -12,15 +12,18 @@
  * counted twice.
  */
 
+const ADMIT_PUSH_GRACE_MS = 3000;
+const MAX_KEPT = 256;
+
 /** The protocol formula, used until the server's shared public/queue-position.js is loaded. */
 export function applyTickInline(entry, t) {
   if (t.tick <= entry.tick) return { kind: 'stale', entry };
   if (t.tick > entry.tick + 1) return { kind: 'gap', entry };
   const leftAhead = t.left.reduce((n, x) => (x < entry.ticket ? n + 1 : n), 0);
-  const position = entry.position - t.admitted - leftAhead;
+  const position = Math.max(0, entry.position - t.admitted - leftAhead);
   return {
     kind: 'applied',
-    entry: { ...entry, position, tick: t.tick, waiting: t.waiting, etaSeconds: Math.max(0, position) * t.etaSecondsPerPosition },
+    entry: { ...entry, position, tick: t.tick, waiting: t.waiting, etaSeconds: Math.ceil(position * t.etaSecondsPerPosition) },
   };
 }
 
@@ -35,15 +38,26 @@ export function createQueueTracker({ resync, onChange, onError, step = applyTick
   let entry = null;
   let resyncing = false;
   let buffered = [];
+  let holding = false; // a queue:join / queue:status is in flight: keep ticks for its answer
+  let admitCheck;
+
+  const keep = (t) => {
+    buffered.push(t);
+    if (buffered.length > MAX_KEPT) buffered.shift();
+  };
 
   const setEntry = (next) => {
     entry = next;
     onChange(entry);
   };
 
-  /** Replace the entry with an authoritative QueueStatus (join, status, reconnect). */
+  /**
+   * Replace the entry with an authoritative QueueStatus (join, status, reconnect),
+   * then apply the ticks kept meanwhile that are newer than it.
+   */
   function reset(status) {
-    const next = {
+    holding = false;
+    setEntry({
       concertId: status.concertId,
       status: status.status,
       ticket: status.ticket,
@@ -52,54 +66,57 @@ export function createQueueTracker({ resync, onChange, onError, step = applyTick
       waiting: status.waiting,
       etaSeconds: status.etaSeconds,
       expiresAt: status.expiresAt,
-    };
-    setEntry(next);
+    });
+    const kept = buffered.filter((t) => t.concertId === status.concertId).sort((a, b) => a.tick - b.tick);
+    buffered = [];
+    for (const t of kept) {
+      if (!entry || entry.status !== 'WAITING') break;
+      if (t.tick <= entry.tick) continue; // already counted in the status
+      if (t.tick > entry.tick + 1) {
+        keep(t); // still a hole: the next tick asks again
+        continue;
+      }
+      onTick(t);
+    }
   }
 
   function onTick(t) {
-    if (!entry || t.concertId !== entry.concertId) {
-      if (!entry) buffered.push(t);
+    if (resyncing || holding || !entry) {
+      keep(t);
       return;
     }
-    if (resyncing) {
-      buffered.push(t);
-      return;
-    }
+    if (t.concertId !== entry.concertId) return;
     if (entry.status !== 'WAITING') return;
     const result = step(entry, t);
     if (result.kind === 'stale') return;
     if (result.kind === 'gap') {
-      buffered.push(t);
+      keep(t);
       void refresh();
       return;
     }
     setEntry(result.entry);
-    // Counted past the front: the admission push is on its way (or was lost); ask.
-    if (result.entry.position <= 0) void refresh();
+    // Admitted at this tick: the queue:admitted push follows. Ask only if it does not come.
+    if (result.entry.position <= 0) {
+      clearTimeout(admitCheck);
+      admitCheck = setTimeout(() => {
+        if (entry && entry.status === 'WAITING' && entry.position <= 0) void refresh();
+      }, ADMIT_PUSH_GRACE_MS);
+    }
   }
 
-  /** Ask the server for the entry (gap, reconnect, reload), applying buffered ticks on top. */
+  /** Ask the server for the entry (gap, reconnect, reload); ticks arriving meanwhile are kept for reset(). */
   async function refresh() {
     if (resyncing) return;
     resyncing = true;
+    let status = null;
     try {
-      const status = await resync();
-      if (status) reset(status);
+      status = await resync();
     } catch (err) {
       onError(err);
     } finally {
       resyncing = false;
     }
-    const pending = buffered.sort((a, b) => a.tick - b.tick);
-    buffered = [];
-    if (!entry) return;
-    let expected = entry.tick;
-    for (const t of pending) {
-      if (t.tick <= expected) continue; // already in the status answer
-      if (t.tick > expected + 1) break; // still a hole: the next tick will resync
-      onTick(t);
-      expected = t.tick;
-    }
+    if (status) reset(status);
   }
 
   /** Mark admitted / expired from a per-user push. */
@@ -108,6 +125,14 @@ export function createQueueTracker({ resync, onChange, onError, step = applyTick
   }
 
   return {
+    /** Call before asking queue:join / queue:status yourself: ticks are kept for the reset() with its answer. */
+    hold() {
+      holding = true;
+    },
+    /** The call failed: stop keeping ticks. */
+    release() {
+      holding = false;
+    },
     reset,
     onTick,
     refresh,
@@ -116,7 +141,9 @@ export function createQueueTracker({ resync, onChange, onError, step = applyTick
       return entry;
     },
     clear() {
+      clearTimeout(admitCheck);
       entry = null;
+      holding = false;
       buffered = [];
     },
   };

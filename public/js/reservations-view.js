@@ -90,3 +90,16 @@ export function tickCountdowns(root, now) {
   }
   return due;
 }
+
+/** The payment confirmation: what was bought, what it cost, the balance left. Focus moves to it. */
+export function showConfirmation(result) {
+  const count = result.reservation.seats.length;
+  const text = document.getElementById('confirmation-text');
+  const box = document.getElementById('confirmation');
+  if (!text || !box) return;
+  text.textContent =
+    `${formatSeatList(result.reservation.seats.map((s) => s.number))} ${count === 1 ? 'is' : 'are'} yours. ` +
+    `Paid ${formatMoney(result.payment.amount)} (payment ${result.payment.id}). Wallet balance: ${formatMoney(result.balance)}.`;
+  box.hidden = false;
+  box.focus();
+}

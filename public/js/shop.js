@@ -1,14 +1,15 @@
 /**
  * The seat view of an admitted buyer: the live seat map of one date, the
- * selection, holds with their countdown, the wallet, payment and its
- * confirmation. Every command is a socket event with an ack.
+ * selection, holds with their countdown, payment and its confirmation (the
+ * wallet panel is wallet.js). Every command is a socket event with an ack.
  */
 
 import { ApiError, call, newIdempotencyKey } from './api.js';
 import { describeError } from './messages.js';
 import { formatCountdown, formatDate, formatMoney, formatSeatList } from './format.js';
 import { SeatGrid, SeatMapModel } from './seat-map.js';
-import { renderReservations, tickCountdowns } from './reservations-view.js';
+import { renderReservations, showConfirmation, tickCountdowns } from './reservations-view.js';
+import { createWallet } from './wallet.js';
 import { $, announce, clearMessage, showMessage } from './ui.js';
 
 const sameId = (a, b) => String(a) === String(b);
@@ -19,7 +20,6 @@ const QUEUE_CODES = new Set(['QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE']);
  * @param {() => import('socket.io-client').Socket} deps.socket
  * @param {() => string | null} deps.queueToken
  * @param {(code: string) => void} deps.onQueueProblem  QUEUE_TOKEN_INVALID / QUEUE_NOT_ACTIVE from a seat command
- * @param {(dateId: unknown) => void} deps.onDateChange   persist the chosen date
  * @param {() => void} deps.onPaid                       a payment went through
  * @param {number} deps.maxSeats                         client-side cap on one selection
  */
@@ -30,17 +30,16 @@ export function createShop(deps) {
   let watching = null; // the seats:watch in flight
   let sessionOpen = true;
   let activeUntil = null;
-  let balance = null;
   let clockOffset = 0; // server clock minus ours, from fresh replies
   const selected = new Set();
   const reservations = new Map();
   const busy = new Set();
   const payKeys = new Map();
-  let charge = null; // {amount, key} while a charge's outcome is unknown
   let holding = false;
-  let expiryChecked = new Set();
+  const expiryChecked = new Set();
 
   const grid = new SeatGrid($('seat-grid'), toggle);
+  const wallet = createWallet({ run: (event, payload) => run(event, payload), fail: (err) => fail(err) });
   const now = () => Date.now() + clockOffset;
   const mySeats = () => {
     const mine = new Set();
@@ -117,7 +116,7 @@ export function createShop(deps) {
   }
 
   function toggle(number) {
-    if (!model) return;
+    if (!model || !sessionOpen) return;
     const seat = model.seats.get(number);
     if (!seat) return;
     if (selected.has(number)) selected.delete(number);
@@ -172,8 +171,9 @@ export function createShop(deps) {
       const result = await run('payment:pay', { reservationId: r.id, queueToken: deps.queueToken(), idempotencyKey: key });
       payKeys.delete(String(id));
       reservations.set(String(result.reservation.id), result.reservation);
-      balance = result.balance;
+      wallet.set(result.balance);
       showConfirmation(result);
+      announce(`Payment confirmed. ${formatSeatList(result.reservation.seats.map((s) => s.number))} bought.`);
       deps.onPaid();
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'TIMEOUT')) payKeys.delete(String(id)); // a definite answer: next try is a new request
@@ -204,50 +204,6 @@ export function createShop(deps) {
     }
   }
 
-  function showConfirmation(result) {
-    const seats = formatSeatList(result.reservation.seats.map((s) => s.number));
-    $('confirmation-text').textContent =
-      `${seats} ${result.reservation.seats.length === 1 ? 'is' : 'are'} yours. Paid ${formatMoney(result.payment.amount)} ` +
-      `(payment ${result.payment.id}). Wallet balance: ${formatMoney(result.balance)}.`;
-    const box = $('confirmation');
-    box.hidden = false;
-    box.focus();
-    announce(`Payment confirmed. ${seats} ${result.reservation.seats.length === 1 ? 'is' : 'are'} yours.`);
-  }
-
-  // ---- wallet -------------------------------------------------------------------
-
-  async function loadWallet() {
-    try {
-      balance = (await run('wallet:get', {})).balance;
-      renderWallet();
-    } catch (err) {
-      fail(err);
-    }
-  }
-
-  async function chargeWallet(amount) {
-    if (!Number.isInteger(amount) || amount <= 0) {
-      showMessage('Enter a whole number of won greater than zero.');
-      return;
-    }
-    if (!charge || charge.amount !== amount) charge = { amount, key: newIdempotencyKey() };
-    const button = $('charge-form').querySelector('button');
-    button.disabled = true;
-    clearMessage();
-    try {
-      balance = (await run('wallet:charge', { amount, idempotencyKey: charge.key })).balance;
-      charge = null;
-      announce(`Added ${formatMoney(amount)}. Balance ${formatMoney(balance)}.`);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'TIMEOUT')) charge = null;
-      fail(err);
-    } finally {
-      button.disabled = false;
-      renderWallet();
-    }
-  }
-
   async function loadReservations() {
     try {
       const { reservations: list } = await run('reservations:mine', {});
@@ -269,23 +225,25 @@ export function createShop(deps) {
     button.disabled = !numbers.length || holding || !sessionOpen;
     button.textContent = holding ? 'Holding…' : numbers.length ? `Hold ${numbers.length} seat${numbers.length === 1 ? '' : 's'}` : 'Hold seats';
     $('seats-subtitle').textContent = model ? `${model.freeCount()} of ${model.seats.size} seats free · updated live` : 'Loading seats…';
-  }
-
-  function renderWallet() {
-    $('wallet-balance').textContent = balance === null ? '–' : formatMoney(balance);
+    const option = model ? [.../** @type {HTMLSelectElement} */ ($('date-select')).options].find((o) => o.value === String(dateId)) : undefined;
+    if (option) option.textContent = `${formatDate(model.startsAt)} (${model.freeCount()} free)`;
   }
 
   function renderSide() {
+    renderActiveTime();
     renderSelection();
-    renderWallet();
     const list = [...reservations.values()].filter((r) => sameId(r.dateId, dateId)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     renderReservations($('reservation-list'), list.slice(0, 6), { busy: (id) => busy.has(String(id)), canPay: sessionOpen, now });
     $('reservations-empty').hidden = list.length > 0;
   }
 
+  function renderActiveTime() {
+    $('active-time').textContent = sessionOpen && activeUntil ? `Time left to shop: ${formatCountdown(Date.parse(activeUntil) - now())}` : '';
+  }
+
   function everySecond() {
     if (document.body.dataset.view !== 'seats') return;
-    $('active-time').textContent = !sessionOpen ? '' : activeUntil ? `Time left to shop: ${formatCountdown(Date.parse(activeUntil) - now())}` : '';
+    renderActiveTime();
     for (const id of tickCountdowns($('reservation-list'), now())) {
       // A hold past its time: the server releases it and pushes the change; ask once if it did not.
       if (expiryChecked.has(id)) continue;
@@ -305,10 +263,6 @@ export function createShop(deps) {
     if (!(button instanceof HTMLButtonElement) || button.disabled) return;
     if (button.dataset.action === 'pay') void pay(button.dataset.id);
     if (button.dataset.action === 'cancel') void cancel(button.dataset.id);
-  });
-  $('charge-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    void chargeWallet(Number(/** @type {HTMLInputElement} */ ($('charge-amount')).value));
   });
 
   return {
@@ -333,7 +287,7 @@ export function createShop(deps) {
         ...dates.map((d) => new Option(`${formatDate(d.startsAt)} (${d.freeSeats} free)`, String(d.id), false, sameId(d.id, chosen))),
       );
       renderSide();
-      await Promise.all([watch(), loadReservations(), loadWallet()]);
+      await Promise.all([watch(), loadReservations(), wallet.load()]);
     },
     onSeatsChanged,
     onReservationUpdated(r) {
@@ -344,9 +298,6 @@ export function createShop(deps) {
       }
       if (model) grid.update(model, state());
       renderSide();
-    },
-    setActiveUntil(expiresAt) {
-      activeUntil = expiresAt;
     },
     /** The queue entry ended (paid, timed out, left): no more holds or payments with it. */
     endSession(text) {
