@@ -90,7 +90,8 @@ export class Buyer {
     ctx.sale.count('connected');
     this.attach(c.socket);
     const q = this.queue(ctx.concertId);
-    const joined = await q.join(ctx.stopped, this.g % 10 === 0 ? 10_000 : 0);
+    // One buyer in 20 also polls queue:status while waiting, to check the position it computes.
+    const joined = await q.join(ctx.stopped, this.g % 20 === 0 ? 3000 : 0);
     if (joined !== 'ACTIVE') return joined;
     const date = ctx.dates[Math.floor(this.random() * ctx.dates.length)] ?? ctx.dates[0];
     if (!date) return 'no-date';
@@ -204,6 +205,8 @@ export class Buyer {
       if (r.error.code === 'SEAT_UNAVAILABLE') {
         const taken: unknown = r.error.details?.seatNumbers;
         for (const n of Array.isArray(taken) ? (taken as number[]) : pick) session.avoid.add(n);
+        // A person clicks again after a moment, not in the same millisecond.
+        await sleep(this.random() * this.ctx.options.thinkMs * 0.5);
       } else if (r.error.code === 'RATE_LIMITED') await sleep(200);
       else return `hold-${r.error.code}`;
     }

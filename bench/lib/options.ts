@@ -134,7 +134,7 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.to
 
 export function usage(): string {
   const lines = Object.entries(HELP).map(([flag, text]) => {
-    const d = (DEFAULTS as unknown as Record<string, unknown>)[camel(flag)];
+    const d = (DEFAULTS as unknown as Record<string, string | number | boolean | string[] | undefined>)[camel(flag)];
     return `  --${flag.padEnd(20)} ${text}${d === undefined ? '' : ` [${Array.isArray(d) ? d.join(',') : String(d)}]`}`;
   });
   return `usage: npm run loadtest -- [options]\n\n${lines.join('\n')}\n`;

@@ -9,10 +9,6 @@ import type { PhaseStats } from './stats';
  * resync. Sampled buyers also poll `queue:status` and compare the server's
  * position with the one they computed (exact positions).
  */
-export interface QueueOutcome {
-  status: 'ACTIVE' | 'stopped' | string;
-}
-
 export class QueueEntry {
   token?: string;
   ticket = 0;
