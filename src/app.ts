@@ -1,4 +1,5 @@
 import { Server } from 'socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -48,10 +49,17 @@ export function createApp(deps: AppDeps): App {
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
   const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
+  // Several instances: pushes reach sockets on every instance through Redis sharded pub/sub
+  // (Redis 7): a date's deltas go only to instances with watchers of that date, and
+  // dynamic-private gives each socket its own channel so a push to one socket is not lost.
+  const adapterClients = redis ? [redis.duplicate(), redis.duplicate()] : [];
+  if (adapterClients[0] && adapterClients[1]) {
+    io.adapter(createShardedAdapter(adapterClients[0], adapterClients[1], { subscriptionMode: 'dynamic-private', channelPrefix: `${config.redisPrefix}sio` }));
+  }
   const push = createSocketPush(io);
   const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis });
   const wallet = createWallet({ config, db, log });
-  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service });
+  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis });
 
   const commands = new Map<string, Command>();
   for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
@@ -76,7 +84,7 @@ export function createApp(deps: AppDeps): App {
     services,
     seats,
     async listen(port = config.port, host = config.host) {
-      const recovered = await seats.recover();
+      const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
       return engine.listen(port, host);
     },
@@ -85,6 +93,7 @@ export function createApp(deps: AppDeps): App {
       await queue.close();
       await seats.close();
       await io.close().catch(() => undefined);
+      await Promise.all(adapterClients.map((c) => c.quit().catch(() => undefined)));
     },
   };
 }

@@ -36,6 +36,8 @@ export interface Config {
   roomIdleMs: number;
   /** Most commands a date room commits in one transaction; 1 turns group commit off (benchmarks). */
   dateRoomMaxBatch: number;
+  /** With Redis: how long a date room's owner lease lasts without renewal (takeover time after a crash). */
+  dateLeaseMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -97,5 +99,6 @@ export function loadConfig(env: Env = process.env): Config {
     socketRateLimit: int(env, 'SOCKET_RATE_LIMIT', 100, 1),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),
     dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
+    dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),
   };
 }

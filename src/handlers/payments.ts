@@ -1,6 +1,7 @@
 import { AppError, notFound } from '../errors';
-import type { DateRooms } from '../rooms/date-rooms';
+import type { DateGateway } from '../rooms/date-gateway';
 import type { QueueGate } from '../rooms/queue-gate';
+import type { ReservationRepository } from '../models/reservation-repository';
 import type { WalletService } from './wallet';
 import { defineCommand, type Command } from './command';
 import { compile, id, idempotencyKey, object, queueToken } from './schemas';
@@ -13,9 +14,10 @@ interface Pay {
 const validatePay = compile<Pay>(object<Pay>({ reservationId: id, queueToken, idempotencyKey }, ['reservationId']));
 
 export interface PaymentDeps {
-  rooms: DateRooms;
+  gateway: DateGateway;
   gate: QueueGate;
   wallet: WalletService;
+  repo: ReservationRepository;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface PaymentDeps {
  * commit in one transaction inside the date room's mailbox, so a payment and
  * its hold's expiry can never both win. Then the user's queue entry ends (PAID).
  */
-export function paymentCommands({ rooms, gate, wallet }: PaymentDeps): Command[] {
+export function paymentCommands({ gateway, gate, wallet, repo }: PaymentDeps): Command[] {
   return [
     defineCommand({
       name: 'payment:pay',
@@ -31,20 +33,13 @@ export function paymentCommands({ rooms, gate, wallet }: PaymentDeps): Command[]
       httpStatus: 201,
       validate: validatePay,
       async run({ reservationId, queueToken: token, idempotencyKey: key }: Pay, ctx) {
-        const owner = await rooms.repo.findOwner(reservationId);
+        const owner = await repo.findOwner(reservationId);
         if (!owner) throw notFound('reservation');
         if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
         // A replay of a key returns the first answer even after the queue entry ended (PAID).
         const result = await wallet.idempotent(ctx.userId, 'payment:pay', key, { reservationId }, async () => {
           await gate.requireActive(ctx.userId, owner.concertId, token);
-          const { reservation, settled } = await rooms.run(owner.dateId, (room) =>
-            room.confirm(ctx.userId, reservationId, async (tx, r) => {
-              const balance = await wallet.debit(tx, r.userId, r.total, r.id);
-              const paymentId = await rooms.repo.insertPayment(tx, r.id, r.userId, r.total, r.at);
-              return { balance, payment: { id: paymentId, amount: r.total, at: r.at.toISOString() } };
-            }),
-          );
-          return { payment: settled.payment, reservation, balance: settled.balance };
+          return gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
         });
         await gate.releasePaid(ctx.userId, owner.concertId);
         return result;

@@ -1,9 +1,8 @@
 import { AppError, notFound } from '../errors';
-import type { DateRooms } from '../rooms/date-rooms';
-import type { Settle } from '../rooms/date-room';
+import type { DateGateway } from '../rooms/date-gateway';
 import type { QueueGate } from '../rooms/queue-gate';
 import { rooms as groups } from '../rooms/push';
-import type { WalletService } from './wallet';
+import type { ReservationRepository } from '../models/reservation-repository';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken, validateEmpty } from './schemas';
 
@@ -33,21 +32,21 @@ const validateHold = compile<Hold>(
 export const validateReservationRef = compile<ReservationRef>(object<ReservationRef>({ reservationId: id }, ['reservationId']));
 
 export interface SeatCommandDeps {
-  rooms: DateRooms;
+  gateway: DateGateway;
   gate: QueueGate;
-  wallet: WalletService;
+  repo: ReservationRepository;
+  /** The concert of a date; NOT_FOUND for an unknown date. */
+  concertOf(dateId: number): Promise<number>;
 }
 
 /** Seat map, holds, cancel, and the user's reservations: every change goes through the date's room. */
-export function seatCommands({ rooms, gate, wallet }: SeatCommandDeps): Command[] {
-  const snapshot = (userId: number, { dateId, queueToken: token }: DateRef, ctx?: CommandContext) =>
-    rooms.run(dateId, async (room) => {
-      await gate.requireActive(userId, room.concertId, token);
-      // Join before the snapshot: every delta after the snapshot's version reaches the socket.
-      if (ctx?.socket) await ctx.socket.join(groups.date(dateId));
-      return room.snapshot();
-    });
-  const refund: Settle<number> = (tx, r) => wallet.refund(tx, r.userId, r.total, r.id);
+export function seatCommands({ gateway, gate, repo, concertOf }: SeatCommandDeps): Command[] {
+  const snapshot = async (userId: number, { dateId, queueToken: token }: DateRef, ctx?: CommandContext) => {
+    await gate.requireActive(userId, await concertOf(dateId), token);
+    // Join before the snapshot: every delta after the snapshot's version reaches the socket.
+    if (ctx?.socket) await ctx.socket.join(groups.date(dateId));
+    return gateway.send({ op: 'snapshot', dateId });
+  };
 
   return [
     defineCommand({
@@ -77,30 +76,29 @@ export function seatCommands({ rooms, gate, wallet }: SeatCommandDeps): Command[
       auth: 'user',
       httpStatus: 201,
       validate: validateHold,
-      run: ({ dateId, seatNumbers, queueToken: token }: Hold, ctx) =>
-        rooms.run(dateId, async (room) => {
-          await gate.requireActive(ctx.userId, room.concertId, token);
-          return room.hold(ctx.userId, seatNumbers);
-        }),
+      async run({ dateId, seatNumbers, queueToken: token }: Hold, ctx) {
+        await gate.requireActive(ctx.userId, await concertOf(dateId), token);
+        return gateway.send({ op: 'hold', dateId, userId: ctx.userId, seatNumbers });
+      },
     }),
     defineCommand({
       name: 'reservation:cancel',
       auth: 'user',
       validate: validateReservationRef,
       async run({ reservationId }: ReservationRef, ctx) {
-        const owner = await rooms.repo.findOwner(reservationId);
+        const owner = await repo.findOwner(reservationId);
         if (!owner) throw notFound('reservation');
         if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
-        const canceled = await rooms.run(owner.dateId, (room) => room.cancel(ctx.userId, reservationId, refund));
+        const canceled = await gateway.send({ op: 'cancel', dateId: owner.dateId, userId: ctx.userId, reservationId });
         // Already CANCELED or EXPIRED: cancel is idempotent and answers the reservation as it is.
-        return canceled ?? (await rooms.repo.find(reservationId));
+        return canceled ?? (await repo.find(reservationId));
       },
     }),
     defineCommand({
       name: 'reservations:mine',
       auth: 'user',
       validate: validateEmpty,
-      run: async (_input, ctx) => ({ reservations: await rooms.repo.listForUser(ctx.userId) }),
+      run: async (_input, ctx) => ({ reservations: await repo.listForUser(ctx.userId) }),
     }),
   ];
 }

@@ -3,6 +3,7 @@ import { notFound } from '../errors';
 import type { Logger } from '../logger';
 import { ReservationRepository } from '../models/reservation-repository';
 import { DateRoom, RoomClosedError, type DateRoomDeps } from './date-room';
+import { NotOwnerError, type DateOwnership } from './date-ownership';
 
 export interface DateRoomsOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
   sequelize: Sequelize;
@@ -22,6 +23,8 @@ export class DateRooms {
   readonly repo: ReservationRepository;
   private readonly rooms = new Map<number, Promise<DateRoom | null>>();
   private readonly sweeper: NodeJS.Timeout;
+  private takeover?: NodeJS.Timeout;
+  private ownership?: DateOwnership;
 
   constructor(private readonly options: DateRoomsOptions) {
     this.repo = new ReservationRepository(options.sequelize);
@@ -45,7 +48,9 @@ export class DateRooms {
     for (;;) {
       let pending = this.rooms.get(dateId);
       if (!pending) {
-        pending = DateRoom.open(dateId, { ...this.options, repo: this.repo, log: this.options.log.child({ dateId }) });
+        const fence = this.ownership?.fence(dateId);
+        if (this.ownership && fence === undefined) throw new NotOwnerError(dateId);
+        pending = DateRoom.open(dateId, { ...this.options, fence, repo: this.repo, log: this.options.log.child({ dateId }) });
         this.rooms.set(dateId, pending);
       }
       const room = await pending.catch((err: unknown) => {
@@ -58,15 +63,44 @@ export class DateRooms {
     }
   }
 
-  /** Opens the rooms of every date with unpaid holds, so their timers run after a restart. */
+  /**
+   * With several instances, rooms live only where their lease is. From now on,
+   * every second, dates with unpaid holds whose owner is gone are taken over,
+   * so a dead owner's holds still expire within seconds.
+   */
+  attach(ownership: DateOwnership): void {
+    this.ownership = ownership;
+    this.takeover = setInterval(() => void this.recover(), 1000);
+    this.takeover.unref();
+  }
+
+  /** Opens the rooms of every date with unpaid holds (that this instance can own), so their timers run. */
   async recover(): Promise<number> {
-    const dates = await this.repo.datesWithHolds();
-    await Promise.all(dates.map((id) => this.get(id).catch((err: unknown) => this.options.log.error({ err, dateId: id }, 'recovery failed'))));
-    return dates.length;
+    const dates = await this.repo.datesWithHolds().catch(() => []);
+    let opened = 0;
+    for (const dateId of dates) {
+      if (this.rooms.has(dateId)) continue;
+      try {
+        if (this.ownership && !(await this.ownership.acquire(dateId)).self) continue;
+        await this.get(dateId);
+        opened++;
+      } catch (err) {
+        if (!(err instanceof NotOwnerError)) this.options.log.error({ err, dateId }, 'recovery failed');
+      }
+    }
+    return opened;
+  }
+
+  /** The lease is gone: close the room at once; its queued commands are re-routed by their callers. */
+  evict(dateId: number): void {
+    const pending = this.rooms.get(dateId);
+    this.rooms.delete(dateId);
+    void pending?.then((room) => room?.dispose()).catch(() => undefined);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    if (this.takeover) clearInterval(this.takeover);
     const rooms = await Promise.all([...this.rooms.values()].map((p) => p.catch(() => null)));
     this.rooms.clear();
     await Promise.all(rooms.map((r) => r?.dispose()));
@@ -87,6 +121,7 @@ export class DateRooms {
       if (idle && this.rooms.get(dateId) === pending) {
         this.rooms.delete(dateId);
         await room.dispose();
+        await this.ownership?.release(dateId);
       }
     }
   }

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config';
+import { notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Command } from '../handlers/command';
 import type { Metrics } from '../handlers/metrics';
@@ -6,10 +9,14 @@ import { paymentCommands } from '../handlers/payments';
 import { seatCommands } from '../handlers/seats';
 import type { AppServer } from '../handlers/socket';
 import type { WalletService } from '../handlers/wallet';
+import type { CatalogRepository } from '../models/catalog-repository';
 import type { Database } from '../models/database';
+import { DateGateway } from './date-gateway';
+import { DateOwnership } from './date-ownership';
 import { DateRooms } from './date-rooms';
 import { rooms as groups, type Push } from './push';
 import type { QueueGate } from './queue-gate';
+import { RoomRpc } from './room-rpc';
 
 export interface SeatModuleDeps {
   config: Config;
@@ -20,17 +27,21 @@ export interface SeatModuleDeps {
   io: AppServer;
   gate: QueueGate;
   wallet: WalletService;
+  catalog: CatalogRepository;
+  /** Set with REDIS_URL: each date room has one owner among the instances. */
+  redis?: Redis;
 }
 
 export interface SeatModule {
   rooms: DateRooms;
   commands: Command[];
-  /** Reopens dates with unpaid holds so their timers run after a restart. */
-  recover(): Promise<number>;
+  /** Opens dates with unpaid holds (joins the cluster first, with Redis) so their timers run. */
+  start(): Promise<number>;
   close(): Promise<void>;
 }
 
-export function createSeats({ config, db, log, metrics, push, io, gate, wallet }: SeatModuleDeps): SeatModule {
+export function createSeats(deps: SeatModuleDeps): SeatModule {
+  const { config, db, log, metrics, push, io, gate, wallet, catalog, redis } = deps;
   const rooms = new DateRooms({
     sequelize: db.commits,
     log: log.child({ component: 'date-room' }),
@@ -43,10 +54,55 @@ export function createSeats({ config, db, log, metrics, push, io, gate, wallet }
     onBatch: (size) => metrics.commitBatchSize.observe(size),
     maxBatch: config.dateRoomMaxBatch,
   });
+  const gateway = new DateGateway(rooms, wallet, rooms.repo);
+
+  // A date's concert never changes: remember it, so routing a command costs no query.
+  const concerts = new Map<number, number>();
+  const concertOf = async (dateId: number) => {
+    const known = concerts.get(dateId);
+    if (known !== undefined) return known;
+    const date = await catalog.findDate(dateId);
+    if (!date) throw notFound('date');
+    concerts.set(dateId, date.concertId);
+    return date.concertId;
+  };
+
+  let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
+  if (redis) {
+    const instanceId = randomUUID();
+    const ownership = new DateOwnership({
+      redis,
+      sequelize: db.sequelize,
+      prefix: config.redisPrefix,
+      instanceId,
+      leaseMs: config.dateLeaseMs,
+      log: log.child({ component: 'date-ownership', instanceId }),
+      onLost: (dateId) => rooms.evict(dateId),
+    });
+    const rpc = new RoomRpc(redis, redis.duplicate(), config.redisPrefix, instanceId, (req) => gateway.runLocal(req), log);
+    cluster = { ownership, rpc };
+  }
+
   return {
     rooms,
-    commands: [...seatCommands({ rooms, gate, wallet }), ...paymentCommands({ rooms, gate, wallet })],
-    recover: () => rooms.recover(),
-    close: () => rooms.close(),
+    commands: [
+      ...seatCommands({ gateway, gate, repo: rooms.repo, concertOf }),
+      ...paymentCommands({ gateway, gate, wallet, repo: rooms.repo }),
+    ],
+    async start() {
+      if (cluster) {
+        await cluster.rpc.start();
+        gateway.attach(cluster);
+        rooms.attach(cluster.ownership);
+      }
+      return rooms.recover();
+    },
+    async close() {
+      await rooms.close();
+      if (cluster) {
+        await cluster.ownership.close();
+        await cluster.rpc.close();
+      }
+    },
   };
 }

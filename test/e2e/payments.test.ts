@@ -165,8 +165,8 @@ describe('payments', () => {
       const outcomes = await Promise.all(
         buyers.map(async (b, i) => {
           const r = await hold(b, dateId, [i + 1]);
-          // Fire the payment somewhere between 80 ms before and 80 ms after the expiry.
-          await sleep(Date.parse(r.data.expiresAt) - Date.now() - 80 + ((i * 37) % 160));
+          // Fire the payments from 400 ms before to 100 ms after the expiry (the pay path itself takes some ms).
+          await sleep(Date.parse(r.data.expiresAt) - Date.now() - 400 + ((i * 53) % 500));
           return { id: r.data.id as number, reply: await pay(b, r.data.id) };
         }),
       );

@@ -1,0 +1,81 @@
+import type { WalletService } from '../handlers/wallet';
+import { AppError } from '../errors';
+import type { ReservationRepository } from '../models/reservation-repository';
+import type { DateRoom } from './date-room';
+import type { DateRooms } from './date-rooms';
+import { NotOwnerError, type DateOwnership } from './date-ownership';
+import { RemoteNotOwnerError, RpcTimeoutError, type RoomRpc } from './room-rpc';
+import type { ReplyOf, RoomRequest } from './room-request';
+
+export interface Cluster {
+  ownership: DateOwnership;
+  rpc: RoomRpc;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Where a date command runs: on this instance's room when it owns the date
+ * (always, on a single instance), else on the owner's, through the RPC. A
+ * forward is retried only when ownership moved (the old owner died or let go),
+ * never to an owner that is alive, so no command runs twice.
+ */
+export class DateGateway {
+  private cluster?: Cluster;
+
+  constructor(
+    private readonly rooms: DateRooms,
+    private readonly wallet: WalletService,
+    private readonly repo: ReservationRepository,
+  ) {}
+
+  attach(cluster: Cluster): void {
+    this.cluster = cluster;
+  }
+
+  async send<R extends RoomRequest>(req: R): Promise<ReplyOf<R>> {
+    const cluster = this.cluster;
+    if (!cluster) return this.runLocal(req);
+    const deadline = Date.now() + cluster.ownership.leaseMs + 3000;
+    // An owner that timed out may have run the command: wait for its lease to pass instead of resending.
+    let silent: string | undefined;
+    for (;;) {
+      const claim = await cluster.ownership.acquire(req.dateId);
+      try {
+        if (claim.self) return await this.runLocal(req);
+        if (claim.owner !== silent) return (await cluster.rpc.request(claim.owner, req, 2000)) as ReplyOf<R>;
+      } catch (err) {
+        if (err instanceof RpcTimeoutError && !claim.self) silent = claim.owner;
+        else if (!(err instanceof NotOwnerError || err instanceof RemoteNotOwnerError)) throw err;
+      }
+      if (Date.now() > deadline) throw new AppError('INTERNAL', 'the instance that owns this date does not answer; retry shortly');
+      cluster.ownership.forget(req.dateId);
+      await sleep(100);
+    }
+  }
+
+  /** Runs a request on this instance's room (the RPC handler calls this for forwarded ones). */
+  runLocal<R extends RoomRequest>(req: R): Promise<ReplyOf<R>> {
+    if (this.cluster && this.cluster.ownership.fence(req.dateId) === undefined) return Promise.reject(new NotOwnerError(req.dateId));
+    return this.rooms.run(req.dateId, (room) => this.execute(room, req)) as Promise<ReplyOf<R>>;
+  }
+
+  private execute(room: DateRoom, req: RoomRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'snapshot':
+        return room.snapshot();
+      case 'hold':
+        return room.hold(req.userId, req.seatNumbers);
+      case 'cancel':
+        return room.cancel(req.userId, req.reservationId, (tx, r) => this.wallet.refund(tx, r.userId, r.total, r.id));
+      case 'confirm':
+        return room
+          .confirm(req.userId, req.reservationId, async (tx, r) => {
+            const balance = await this.wallet.debit(tx, r.userId, r.total, r.id);
+            const paymentId = await this.repo.insertPayment(tx, r.id, r.userId, r.total, r.at);
+            return { balance, payment: { id: paymentId, amount: r.total, at: r.at.toISOString() } };
+          })
+          .then(({ reservation, settled }) => ({ payment: settled.payment, reservation, balance: settled.balance }));
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { AppError, toErrorBody, type ErrorBody } from '../errors';
+import type { Logger } from '../logger';
+import { NotOwnerError } from './date-ownership';
+import type { RoomRequest } from './room-request';
+
+type Envelope =
+  | { t: 'req'; id: string; from: string; req: RoomRequest }
+  | { t: 'res'; id: string; ok: true; data: unknown }
+  | { t: 'res'; id: string; ok: false; error: ErrorBody; notOwner?: boolean };
+
+/** The owner did not answer in time. */
+export class RpcTimeoutError extends Error {}
+/** The instance asked is not (or no longer) the owner. */
+export class RemoteNotOwnerError extends Error {}
+
+/**
+ * Request/reply between instances over Redis pub/sub: a command that arrives
+ * at an instance that does not own the date is sent to the owner's channel,
+ * and the owner's answer comes back on the sender's.
+ */
+export class RoomRpc {
+  private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly prefix: string,
+    private readonly instanceId: string,
+    private readonly handle: (req: RoomRequest) => Promise<unknown>,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
+    await this.sub.subscribe(this.channel(this.instanceId));
+  }
+
+  request(instanceId: string, req: RoomRequest, timeoutMs: number): Promise<unknown> {
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RpcTimeoutError(`owner ${instanceId} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      const envelope: Envelope = { t: 'req', id, from: this.instanceId, req };
+      this.pub.publish(this.channel(instanceId), JSON.stringify(envelope)).catch((err: unknown) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new RpcTimeoutError('closing'));
+    }
+    this.pending.clear();
+    await this.sub.unsubscribe().catch(() => undefined);
+  }
+
+  private onMessage(raw: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(raw) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.t === 'req') {
+      void this.serve(envelope);
+      return;
+    }
+    const waiting = this.pending.get(envelope.id);
+    if (!waiting) return;
+    this.pending.delete(envelope.id);
+    clearTimeout(waiting.timer);
+    if (envelope.ok) waiting.resolve(envelope.data);
+    else if (envelope.notOwner) waiting.reject(new RemoteNotOwnerError());
+    else waiting.reject(new AppError(envelope.error.code, envelope.error.message, envelope.error.details));
+  }
+
+  private async serve({ id, from, req }: { id: string; from: string; req: RoomRequest }): Promise<void> {
+    let reply: Envelope;
+    try {
+      reply = { t: 'res', id, ok: true, data: await this.handle(req) };
+    } catch (err) {
+      if (err instanceof NotOwnerError) {
+        reply = { t: 'res', id, ok: false, error: toErrorBody(err), notOwner: true };
+      } else {
+        if (!(err instanceof AppError)) this.log.error({ err, op: req.op }, 'forwarded command failed');
+        reply = { t: 'res', id, ok: false, error: toErrorBody(err) };
+      }
+    }
+    await this.pub.publish(this.channel(from), JSON.stringify(reply)).catch(() => undefined);
+  }
+
+  private channel(instanceId: string): string {
+    return `${this.prefix}rpc:${instanceId}`;
+  }
+}
