@@ -59,6 +59,18 @@ async function socketUser(concert: ConcertFixture, until: 'WAITING' | 'ACTIVE') 
   return { socket, queueToken: joined.data.token as string, status: joined.data };
 }
 
+/**
+ * Drops the buyer's connection the way a network failure would: the server closes the transport
+ * under the socket, the client sees `transport close` and reconnects by itself.
+ */
+async function dropConnection(buyer: Buyer): Promise<void> {
+  const user = JSON.parse((await buyer.page.evaluate<string | null>('localStorage.getItem("tix.user")')) ?? 'null') as { id: number };
+  const open = [...server.app.io.of('/').sockets.values()].filter((s) => s.data.userId === user.id);
+  expect(open.length).toBeGreaterThan(0);
+  for (const socket of open) socket.conn.close();
+  await buyer.page.locator('[data-testid="connection-status"][data-state="reconnecting"]').waitFor();
+}
+
 const leave = async (user: { socket: Socket; queueToken: string }) =>
   expect(await user.socket.emitWithAck('queue:leave', { queueToken: user.queueToken })).toEqual({ ok: true, data: {} });
 
@@ -133,11 +145,17 @@ describe('the browser client', () => {
     await carol.view('seats');
     await carol.seat(5, 'sold').waitFor();
 
-    // Bob holds seat 8 on his phone; Carol holds seat 11 and selects 12: every state on one map.
+    // Carol's connection drops while Bob holds seat 8 on his phone: the delta is lost to her, and on
+    // reconnecting she watches again and gets a fresh snapshot with seat 8 held.
+    await dropConnection(carol);
     await bob.seat(8, 'free').click();
     await bob.byTestId('hold-button').click();
     await bob.seat(8, 'held by you').waitFor();
-    await Promise.all([alice.seat(8, 'held').waitFor(), carol.seat(8, 'held').waitFor()]);
+    await alice.seat(8, 'held').waitFor();
+    await carol.page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
+    await carol.seat(8, 'held').waitFor();
+
+    // Carol holds seat 11 and selects 12: every state on one map.
     await carol.seat(11, 'free').click();
     await carol.byTestId('hold-button').click();
     await carol.seat(11, 'held by you').waitFor();
@@ -148,7 +166,7 @@ describe('the browser client', () => {
     await bob.screenshot('seat-map-phone.png');
   }, 180_000);
 
-  it('keeps a waiter’s exact position live from queue:tick pushes, across a reload, until admitted', async () => {
+  it('keeps a waiter’s exact position live from queue:tick pushes, across a reload and a dropped connection, until admitted', async () => {
     const concert = await createConcert(server, { seats: 10, price: 500 });
     const dateId = concert.dates[0]!.id;
     // Two users fill the active slots; two more wait ahead of the browser buyer.
@@ -181,9 +199,13 @@ describe('the browser client', () => {
     await dave.hasText('queue-position', '2');
     await dave.hasText('queue-ticket', ticket);
 
-    // An active user leaves: the next in line (waiter2) is admitted at the next tick; Dave is next.
+    // Dave's connection drops; meanwhile an active user leaves and the next in line (waiter2) is
+    // admitted. The tick is lost to Dave; reconnecting asks queue:status, and Dave is next.
+    await dropConnection(dave);
     await leave(active1);
+    await dave.page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
     await dave.hasText('queue-position', '1');
+    await dave.hasText('queue-ticket', ticket);
     await dave.hasText('queue-state', 'You are next in line.');
 
     // Another slot opens: Dave is let in and sees the seat map.
