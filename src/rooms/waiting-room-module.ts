@@ -3,11 +3,16 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Command } from '../handlers/command';
 import type { Metrics } from '../handlers/metrics';
+import { queueCommands } from '../handlers/queue';
 import type { AppServer, SocketHooks } from '../handlers/socket';
 import type { Tokens } from '../handlers/tokens';
 import type { CatalogRepository } from '../models/catalog-repository';
-import type { Push } from './push';
+import { MemoryQueueStore } from './memory-queue-store';
+import { rooms, type Push } from './push';
 import type { QueueGate } from './queue-gate';
+import { priorRate } from './queue-store';
+import { RedisQueueStore } from './redis-queue-store';
+import { WaitingRooms } from './waiting-rooms';
 
 export interface WaitingRoomDeps {
   config: Config;
@@ -31,16 +36,28 @@ export interface WaitingRoomModule {
   close(): Promise<void>;
 }
 
-/** Placeholder until the waiting room lands: every token passes the gate. */
-export function createWaitingRooms(_deps: WaitingRoomDeps): WaitingRoomModule {
+/**
+ * One waiting room per concert, on the in-process store, or on Redis when it
+ * is configured (then several instances share the rooms and a lease lets one
+ * of them admit per concert).
+ */
+export function createWaitingRooms(deps: WaitingRoomDeps): WaitingRoomModule {
+  const { config, log, io } = deps;
+  const prior = priorRate(config.queueAdmitBatch, config.queueAdmitIntervalMs);
+  const store = deps.redis ? new RedisQueueStore(deps.redis, config.redisPrefix, prior) : new MemoryQueueStore(prior);
+  const waitingRooms = new WaitingRooms({
+    ...deps,
+    store,
+    leaveBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsLeave(rooms.queue(concertId)),
+  });
+  const started = waitingRooms.start().catch((err: unknown) => log.error({ err }, 'waiting rooms did not start'));
   return {
-    gate: {
-      requireActive: async () => undefined,
-      releasePaid: async () => undefined,
-      seatsChanged: () => undefined,
+    gate: waitingRooms,
+    commands: queueCommands(waitingRooms),
+    hooks: waitingRooms.hooks,
+    async close() {
+      await started;
+      await waitingRooms.close();
     },
-    commands: [],
-    hooks: {},
-    close: async () => undefined,
   };
 }

@@ -1,0 +1,93 @@
+import type { ExpiryReason } from '../handlers/events';
+import type { Logger } from '../logger';
+import type { Metrics } from '../handlers/metrics';
+import { Ticker } from '../timers/ticker';
+import type { Push } from './push';
+import type { QueueStore, TickParams } from './queue-store';
+
+export interface WaitingRoomDeps {
+  store: QueueStore;
+  push: Push;
+  log: Logger;
+  metrics: Metrics;
+  now: () => number;
+  intervalMs: number;
+  params: Omit<TickParams, 'now'>;
+  /** Takes the user's sockets out of the concert's tick broadcast (admitted or expired). */
+  leaveBroadcast(userId: number, concertId: number): void;
+  /** The ticker (re)started: a good moment to check for a sell-out. */
+  onStart(concertId: number): void;
+}
+
+/**
+ * One concert's admission clock on this instance. Every instance with users
+ * of the concert runs one; the store's lease lets only one of them change
+ * anything per tick, and that one sends the pushes. The clock runs while the
+ * concert has live entries and stops when the room is empty.
+ */
+export class WaitingRoom {
+  private readonly ticker: Ticker;
+  /** Someone joined (or asked) during the current tick: do not stop on an "empty" answer read before them. */
+  private wanted = false;
+
+  constructor(
+    readonly concertId: number,
+    private readonly deps: WaitingRoomDeps,
+  ) {
+    this.ticker = new Ticker(deps.intervalMs, () => this.tick(), (err) => deps.log.error({ err, concertId }, 'admission tick failed'));
+  }
+
+  get ticking(): boolean {
+    return this.ticker.active;
+  }
+
+  ensureTicking(): void {
+    this.wanted = true;
+    if (this.ticker.active) return;
+    this.ticker.start();
+    this.deps.onStart(this.concertId);
+  }
+
+  /** The user's entry ended outside a tick (leave, payment): tell them and stop their ticks. */
+  ended(userId: number, reason: ExpiryReason): void {
+    this.deps.push.toUser(userId, 'queue:expired', { concertId: this.concertId, reason });
+    this.deps.leaveBroadcast(userId, this.concertId);
+    // The leaver's ticket must be announced and the slot refilled by a tick.
+    this.ensureTicking();
+  }
+
+  close(): Promise<void> {
+    return this.ticker.stop();
+  }
+
+  private async tick(): Promise<void> {
+    this.wanted = false;
+    const { store, push, metrics } = this.deps;
+    const started = process.hrtime.bigint();
+    const r = await store.tick(this.concertId, { ...this.deps.params, now: this.deps.now() });
+    if (r.leader) {
+      const concertId = this.concertId;
+      if (r.changed) {
+        push.toQueue(concertId, 'queue:tick', {
+          concertId,
+          tick: r.tick,
+          admitted: r.admitted.length,
+          left: r.left,
+          waiting: r.waiting,
+          etaSecondsPerPosition: r.secondsPerPosition,
+        });
+      }
+      for (const a of r.admitted) {
+        push.toUser(a.userId, 'queue:admitted', { concertId, expiresAt: new Date(a.expiresAt).toISOString() });
+        this.deps.leaveBroadcast(a.userId, concertId);
+      }
+      for (const e of r.expired) {
+        push.toUser(e.userId, 'queue:expired', { concertId, reason: e.reason });
+        this.deps.leaveBroadcast(e.userId, concertId);
+      }
+      metrics.queueAdmitted.inc(r.admitted.length);
+      metrics.queueTickDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    if (r.empty && !this.wanted) void this.ticker.stop();
+  }
+}

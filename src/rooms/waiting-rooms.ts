@@ -1,0 +1,199 @@
+import type { Config } from '../config';
+import { AppError, notFound } from '../errors';
+import type { QueueStatus } from '../handlers/events';
+import type { Metrics } from '../handlers/metrics';
+import type { AppSocket } from '../handlers/command';
+import type { SocketHooks } from '../handlers/socket';
+import type { Tokens } from '../handlers/tokens';
+import type { Logger } from '../logger';
+import type { CatalogRepository } from '../models/catalog-repository';
+import { KeyedDebounce } from '../timers/debounce';
+import { Ticker } from '../timers/ticker';
+import type { Push } from './push';
+import type { QueueGate } from './queue-gate';
+import type { EntryView, QueueStore } from './queue-store';
+import { WaitingRoom } from './waiting-room';
+
+export interface WaitingRoomsDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  tokens: Tokens;
+  catalog: Pick<CatalogRepository, 'concertExists' | 'hasFreeSeat'>;
+  push: Push;
+  store: QueueStore;
+  leaveBroadcast(userId: number, concertId: number): void;
+  now?: () => number;
+}
+
+/** Seat changes come in bursts; one sold-out query per concert per this long is plenty. */
+const SOLD_OUT_DEBOUNCE_MS = 250;
+/** Most expiries of one kind a single tick handles; the rest wait for the next tick. */
+const TICK_LIMIT = 1000;
+
+/**
+ * All waiting rooms of this instance: the queue commands, the gate the seat
+ * and payment commands call, and presence (sockets keep users from idling).
+ */
+export class WaitingRooms implements QueueGate {
+  private readonly rooms = new Map<number, WaitingRoom>();
+  private readonly knownConcerts = new Set<number>();
+  /** Sockets per user on this instance; the store hears only of the first and the last. */
+  private readonly sockets = new Map<number, number>();
+  private readonly soldOut: KeyedDebounce<number>;
+  private readonly discovery: Ticker;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: WaitingRoomsDeps) {
+    this.now = deps.now ?? Date.now;
+    this.soldOut = new KeyedDebounce(SOLD_OUT_DEBOUNCE_MS, (c) => this.checkSoldOut(c), (err, c) =>
+      deps.log.error({ err, concertId: c }, 'sold-out check failed'),
+    );
+    // Rooms with entries made on other instances (or before a restart) need a clock here too,
+    // so a live instance takes over the admissions of a dead one.
+    this.discovery = new Ticker(Math.max(1000, 5 * deps.config.queueAdmitIntervalMs), () => this.discover(), (err) =>
+      deps.log.error({ err }, 'waiting-room discovery failed'),
+    );
+  }
+
+  async start(): Promise<void> {
+    this.discovery.start();
+    await this.discover();
+  }
+
+  async join(userId: number, concertId: number): Promise<{ created: boolean; status: QueueStatus }> {
+    await this.requireConcert(concertId);
+    const { store, config, tokens } = this.deps;
+    const result = await store.join(concertId, userId, this.now(), config.queueMaxWaiting);
+    if (result.full) {
+      const retryAfter = Math.min(60, Math.max(1, Math.ceil(result.secondsPerPosition)));
+      throw new AppError('QUEUE_FULL', 'the waiting room is full; try again later', { waiting: result.waiting }, retryAfter);
+    }
+    const entry = result.entry;
+    // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
+    entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
+    if (entry.status !== 'EXPIRED') this.room(concertId).ensureTicking();
+    return { created: result.created, status: toStatus(concertId, entry, true) };
+  }
+
+  async status(userId: number, queueToken: string | undefined): Promise<QueueStatus> {
+    const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
+    const entry = await this.deps.store.view(concertId, ticket, this.now());
+    if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
+    if (entry.status !== 'EXPIRED') this.room(concertId).ensureTicking();
+    return toStatus(concertId, entry, false);
+  }
+
+  async leave(userId: number, queueToken: string | undefined): Promise<void> {
+    const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
+    const ended = await this.deps.store.end(concertId, ticket, 'LEFT', this.now(), false);
+    if (ended && ended.userId === userId) this.room(concertId).ended(userId, 'LEFT');
+  }
+
+  async requireActive(userId: number, concertId: number, queueToken: string | undefined): Promise<void> {
+    const claims = this.deps.tokens.verifyQueue(queueToken, userId);
+    if (claims.concertId !== concertId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is for another concert');
+    const now = this.now();
+    const entry = await this.deps.store.view(concertId, claims.ticket, now);
+    if (!entry || entry.userId !== userId || entry.status === 'EXPIRED') {
+      throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry has ended or no longer exists');
+    }
+    if (entry.status === 'WAITING') throw new AppError('QUEUE_NOT_ACTIVE', 'still waiting in the queue');
+    // Past its TTL but not yet swept by a tick: already over for the gate.
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry has expired');
+  }
+
+  async releasePaid(userId: number, concertId: number): Promise<void> {
+    const { store } = this.deps;
+    const ticket = await store.currentTicket(concertId, userId);
+    if (ticket === undefined) return;
+    const ended = await store.end(concertId, ticket, 'PAID', this.now(), true);
+    if (ended) this.room(concertId).ended(userId, 'PAID');
+  }
+
+  seatsChanged(concertId: number): void {
+    this.soldOut.trigger(concertId);
+  }
+
+  readonly hooks: SocketHooks = {
+    connected: (socket: AppSocket) => this.presence(socket.data.userId, 1),
+    disconnected: (socket: AppSocket) => this.presence(socket.data.userId, -1),
+  };
+
+  async close(): Promise<void> {
+    await this.discovery.stop();
+    await Promise.all([...this.rooms.values()].map((r) => r.close()));
+    await this.soldOut.close();
+    await this.deps.store.close();
+  }
+
+  private presence(userId: number, delta: 1 | -1): void {
+    const before = this.sockets.get(userId) ?? 0;
+    const after = before + delta;
+    if (after > 0) this.sockets.set(userId, after);
+    else this.sockets.delete(userId);
+    if (before > 0 && after > 0) return;
+    this.deps.store.presence(userId, delta, this.now()).catch((err: unknown) => this.deps.log.error({ err, userId }, 'presence update failed'));
+  }
+
+  private room(concertId: number): WaitingRoom {
+    let room = this.rooms.get(concertId);
+    if (room) return room;
+    const { config, store, push, log, metrics } = this.deps;
+    const intervalMs = config.queueAdmitIntervalMs;
+    room = new WaitingRoom(concertId, {
+      store,
+      push,
+      metrics,
+      log,
+      now: this.now,
+      intervalMs,
+      params: {
+        intervalMs,
+        batch: config.queueAdmitBatch,
+        maxActive: config.queueMaxActive,
+        activeTtlMs: config.queueActiveTtlSeconds * 1000,
+        idleMs: config.queueIdleTimeoutSeconds * 1000,
+        leaseMs: Math.max(3 * intervalMs, 1000),
+        limit: TICK_LIMIT,
+      },
+      leaveBroadcast: (userId, c) => this.deps.leaveBroadcast(userId, c),
+      onStart: (c) => this.seatsChanged(c),
+    });
+    this.rooms.set(concertId, room);
+    return room;
+  }
+
+  private async requireConcert(concertId: number): Promise<void> {
+    // Concerts are never deleted, so a positive answer can be kept.
+    if (this.knownConcerts.has(concertId)) return;
+    if (!(await this.deps.catalog.concertExists(concertId))) throw notFound('concert');
+    this.knownConcerts.add(concertId);
+  }
+
+  private async discover(): Promise<void> {
+    for (const concertId of await this.deps.store.liveConcerts()) this.room(concertId).ensureTicking();
+  }
+
+  private async checkSoldOut(concertId: number): Promise<void> {
+    const free = await this.deps.catalog.hasFreeSeat(concertId);
+    if ((await this.deps.store.setSoldOut(concertId, !free)) && !free) {
+      this.deps.push.toQueue(concertId, 'queue:soldout', { concertId });
+    }
+  }
+}
+
+export function toStatus(concertId: number, entry: EntryView, withToken: boolean): QueueStatus {
+  const waiting = entry.status === 'WAITING';
+  const status: QueueStatus = {
+    concertId,
+    status: entry.status,
+    ticket: entry.ticket,
+    tick: entry.tick,
+    position: waiting ? entry.position : 0,
+    waiting: entry.waiting,
+    etaSeconds: waiting ? Math.ceil(entry.position * entry.secondsPerPosition) : 0,
+  };
+  if (entry.status === 'ACTIVE' && entry.expiresAt !== undefined) status.expiresAt = new Date(entry.expiresAt).toISOString();
+  return withToken && entry.token !== undefined ? { token: entry.token, ...status } : status;
+}
