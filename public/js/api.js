@@ -45,9 +45,15 @@ export async function signup(name) {
  */
 export function connectSocket(token, { onConnect, onDisconnect, onUnauthorized }) {
   if (typeof window.io !== 'function') throw new ApiError('NETWORK', 'socket.io client did not load');
-  const socket = window.io({ auth: { token }, transports: ['websocket', 'polling'] });
+  // WebSocket only: no sticky sessions needed behind a load balancer (docs/api.md).
+  const socket = window.io({ auth: { token }, transports: ['websocket'] });
   socket.on('connect', () => onConnect(socket));
-  socket.on('disconnect', (reason) => onDisconnect(reason));
+  socket.on('disconnect', (reason) => {
+    onDisconnect(reason);
+    // socket.io reconnects by itself except after a server-side disconnect (a restart or a drain
+    // during a deploy); come back then too, after a pause with jitter so clients do not stampede.
+    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000 + Math.random() * 2000);
+  });
   socket.on('connect_error', (err) => {
     if (err && err.message === 'UNAUTHORIZED') {
       socket.disconnect();

@@ -18,7 +18,10 @@ const MESSAGES = {
     const which = seats.length ? `${formatSeatList(seats)} ${seats.length === 1 ? 'was' : 'were'}` : 'Some of those seats were';
     return `${which} just taken by someone else. Nothing was held: please pick other seats.`;
   },
-  HOLD_LIMIT_EXCEEDED: (e) => `You can hold at most ${e.limit ?? 'a few'} seats for one date, counting seats you already hold or bought.`,
+  HOLD_LIMIT_EXCEEDED: (e) => {
+    const limit = e.details && Number.isInteger(e.details.limit) ? e.details.limit : e.limit;
+    return `You can hold at most ${limit ?? 'a few'} seats for one date, counting seats you already hold or bought.`;
+  },
   RESERVATION_NOT_PAYABLE: () => 'This reservation can no longer be paid: its hold expired, it was canceled, or it is already paid.',
   INSUFFICIENT_BALANCE: () => 'Your wallet balance is too low for this payment. Add funds to your wallet, then pay again.',
   IDEMPOTENCY_CONFLICT: () => 'This request clashed with an earlier one. Please try again.',

@@ -224,7 +224,8 @@ export function createShop(deps) {
     const button = /** @type {HTMLButtonElement} */ ($('hold-button'));
     button.disabled = !numbers.length || holding || !sessionOpen;
     button.textContent = holding ? 'Holding…' : numbers.length ? `Hold ${numbers.length} seat${numbers.length === 1 ? '' : 's'}` : 'Hold seats';
-    $('seats-subtitle').textContent = model ? `${model.freeCount()} of ${model.seats.size} seats free · updated live` : 'Loading seats…';
+    const live = sessionOpen ? 'updated live' : 'your turn has ended';
+    $('seats-subtitle').textContent = model ? `${model.freeCount()} of ${model.seats.size} seats free · ${live}` : 'Loading seats…';
     const option = model ? [.../** @type {HTMLSelectElement} */ ($('date-select')).options].find((o) => o.value === String(dateId)) : undefined;
     if (option) option.textContent = `${formatDate(model.startsAt)} (${model.freeCount()} free)`;
   }
