@@ -9,7 +9,6 @@ import { renderConcerts, renderDates } from './js/browse.js';
 import { describeError } from './js/messages.js';
 import { formatDate } from './js/format.js';
 import { createQueueTracker } from './js/queue-tracker.js';
-import { loadQueuePosition } from './js/queue-position-loader.js';
 import { renderQueue } from './js/queue-view.js';
 import { createShop } from './js/shop.js';
 import * as store from './js/store.js';
@@ -32,7 +31,8 @@ const session = {
 };
 
 const tracker = createQueueTracker({
-  step: await loadQueuePosition(),
+  // The position arithmetic is the server's own, shipped as /queue-position.js (loaded before this module).
+  step: (entry, tick) => window.QueuePosition.applyTick(entry, tick),
   resync: () => call(session.socket, 'queue:status', { queueToken: session.queue?.token }),
   onChange: onEntry,
   onError: (err) => void onQueueError(err),

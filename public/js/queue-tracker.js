@@ -1,40 +1,31 @@
 /**
  * A waiter's own exact place in line, kept from one `queue:tick` broadcast per
- * tick (PROTOCOL.md "Live positions"):
+ * tick (PROTOCOL.md "Live positions"). The arithmetic of one tick is the
+ * server's shipped QueuePosition.applyTick:
  *
  *   if t.tick <= tick: ignore                      // already counted
  *   if t.tick > tick + 1: resync with queue:status // missed one
  *   position -= t.admitted + count(x in t.left where x < ticket)
  *   tick = t.tick; eta = position * t.etaSecondsPerPosition
  *
- * Ticks that arrive while a queue:status is in flight are buffered and applied
- * on top of its answer (those newer than its `tick`), so none is lost or
- * counted twice.
+ * This module adds the asking: a gap, a reconnect or a reload asks
+ * queue:status; ticks that arrive while a queue:join or queue:status is in
+ * flight are kept and applied on top of its answer (those newer than its
+ * `tick`), so none is lost or counted twice.
  */
 
 const ADMIT_PUSH_GRACE_MS = 3000;
 const MAX_KEPT = 256;
-
-/** The protocol formula, used until the server's shared public/queue-position.js is loaded. */
-export function applyTickInline(entry, t) {
-  if (t.tick <= entry.tick) return { kind: 'stale', entry };
-  if (t.tick > entry.tick + 1) return { kind: 'gap', entry };
-  const leftAhead = t.left.reduce((n, x) => (x < entry.ticket ? n + 1 : n), 0);
-  const position = Math.max(0, entry.position - t.admitted - leftAhead);
-  return {
-    kind: 'applied',
-    entry: { ...entry, position, tick: t.tick, waiting: t.waiting, etaSeconds: Math.ceil(position * t.etaSecondsPerPosition) },
-  };
-}
 
 /**
  * @param {object} options
  * @param {() => Promise<object>} options.resync    calls queue:status, resolves a QueueStatus
  * @param {(entry: object) => void} options.onChange called after every change of the entry
  * @param {(err: unknown) => void} options.onError   a resync failed
- * @param {(entry: object, tick: object) => {kind: string, entry: object}} [options.step]
+ * @param {(entry: object, tick: object) => {kind: 'applied' | 'stale' | 'gap', entry: object}} options.step
+ *   one step of the formula: the server's shared QueuePosition.applyTick (/queue-position.js)
  */
-export function createQueueTracker({ resync, onChange, onError, step = applyTickInline }) {
+export function createQueueTracker({ resync, onChange, onError, step }) {
   let entry = null;
   let resyncing = false;
   let buffered = [];

@@ -33,7 +33,7 @@ export interface BuyerOptions {
  * only through what the page shows: labels, roles and data-testid.
  */
 export class Buyer {
-  /** Page errors and console errors other than expected 404s, to assert none happened. */
+  /** Page errors and console errors (a failed load, an exception), to assert none happened. */
   readonly errors: string[] = [];
 
   private constructor(
@@ -42,8 +42,7 @@ export class Buyer {
   ) {
     page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
     page.on('console', (message) => {
-      // /queue-position.js is optional until the waiting room ships it; a 404 for it is expected.
-      if (message.type() === 'error' && !/status of 404/.test(message.text())) this.errors.push(`console: ${message.text()}`);
+      if (message.type() === 'error') this.errors.push(`console: ${message.text()}`);
     });
   }
 
