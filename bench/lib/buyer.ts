@@ -68,6 +68,15 @@ export class Buyer {
       this.ctx.sale.count(`crash:${String(err instanceof Error ? err.message : err).slice(0, 80)}`);
     }
     this.ctx.sale.count(`outcome:${this.outcome}`);
+    if (!this.ctx.options.stayWatching) await this.unwatchAll();
+  }
+
+  /** A buyer who is done closes the seat map; its socket stays connected. */
+  async unwatchAll(): Promise<void> {
+    for (const dateId of [...this.sessions.keys()]) {
+      this.sessions.delete(dateId);
+      if (this.socket?.connected) await ack(this.socket, 'seats:unwatch', { dateId }, this.ctx.options.ackTimeoutMs);
+    }
   }
 
   private think(): Promise<void> {

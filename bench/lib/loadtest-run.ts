@@ -84,13 +84,12 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       pg = new Client({ connectionString: databaseUrl });
       await pg.connect();
     } else notes.push('no --database-url: SQL invariants skipped, API checks only');
-    const base = o.baselines ? await baselines(o, databaseUrl, progress) : undefined;
-
     const concert = await createConcert(url, o.adminToken, `Load test ${runId}`, o.dates, o.seatsPerDate);
     const storm = o.stormS > 0 ? await createConcert(url, o.adminToken, `Hold storm ${runId}`, 1, o.stormSeats) : undefined;
     const stormDate = storm?.dates[0];
     const concertIds = storm ? [concert.id, storm.id] : [concert.id];
     const dateIds = [...concert.dates.map((d) => d.id), ...(stormDate ? [stormDate.id] : [])];
+    const base = o.baselines ? await baselines(o, databaseUrl, progress) : undefined;
 
     const workers = workerCount(o);
     const per = Math.ceil(o.buyers / workers);
@@ -114,8 +113,11 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
     monitor.start();
     const sampler = pg ? new ExpirySampler(pg, () => concertIds) : undefined;
     sampler?.start();
+    // Buyers admitted and not yet done, at the progress line's once-a-second look.
+    let peakInSale = 0;
     const line = (phase: string, started: number) => {
       const sum = (k: string) => [...latest.values()].reduce((n, m) => n + (m.counts[k] ?? 0), 0);
+      peakInSale = Math.max(peakInSale, sum('admitted') - sum('done'));
       const srv = monitor?.samples.slice(-2);
       const cpu = srv && srv.length === 2 ? `${monitor?.cpuPct(srv[0]!, srv[1]!).toFixed(0)}%` : '-';
       const last = monitor?.latest();
@@ -138,6 +140,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
     const saleParts = await saleP;
     const saleEnd = Date.now();
     const sale = phaseReport(saleParts, (saleEnd - t0) / 1000);
+    sale.counts['max:in-sale'] = peakInSale;
     progress(line('sale', t0), true);
 
     let stormReport: PhaseReport | undefined;

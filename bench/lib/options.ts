@@ -24,6 +24,8 @@ export interface LoadOptions {
   /** Of the buyers who paid, the fraction who then cancel (refund). */
   refund: number;
   holdRetries: number;
+  /** Keep watching the date after finishing (more fan-out; every map is compared at the end). */
+  stayWatching: boolean;
   soldoutWaitMs: number;
   ackTimeoutMs: number;
   /** Hold storm after the sale: seconds (0 = none), users, seats of its hot date. */
@@ -66,11 +68,12 @@ export const DEFAULTS: LoadOptions = {
   cancel: 0.15,
   refund: 0.05,
   holdRetries: 10,
+  stayWatching: false,
   soldoutWaitMs: 4000,
   ackTimeoutMs: 30_000,
   stormS: 0,
   stormUsers: 200,
-  stormSeats: 20_000,
+  stormSeats: 10_000,
   baselines: false,
   baselineEngines: ['uws', 'node'],
   baselineSeconds: 3,
@@ -108,6 +111,7 @@ const HELP: Record<string, string> = {
   cancel: 'share who hold and cancel',
   refund: 'share of payers who cancel after paying (refund)',
   'hold-retries': 'fresh picks after SEAT_UNAVAILABLE',
+  'stay-watching': 'buyers keep watching their date after they finish (default: seats:unwatch when done)',
   'soldout-wait-ms': 'how long a buyer waits for a seat to free up when none is FREE',
   'ack-timeout-ms': 'an ack not received within this is an error',
   'storm-s': 'hold storm after the sale: seconds of hold→cancel loops on one hot date (0 = off)',
@@ -182,6 +186,7 @@ function validate(o: LoadOptions): LoadOptions {
   if (o.maxSeats < 1) throw new UsageError('--max-seats must be at least 1');
   if (o.dates < 1 || o.seatsPerDate < 1) throw new UsageError('--dates and --seats-per-date must be at least 1');
   if (o.pay + o.abandon + o.cancel <= 0) throw new UsageError('--pay, --abandon and --cancel cannot all be 0');
+  if (o.seatsPerDate > 10_000 || o.stormSeats > 10_000) throw new UsageError('a date has at most 10,000 seats (POST /admin/concerts)');
   if (o.perWorker > 19_000) throw new UsageError('--per-worker above 19,000: one process holds at most ~19,900 sockets');
   if (!['auto', 'uws', 'node'].includes(o.engine)) throw new UsageError('--engine must be auto, uws or node');
   for (const e of o.baselineEngines) if (e !== 'uws' && e !== 'node') throw new UsageError('--baseline-engines takes uws,node');

@@ -97,6 +97,7 @@ export class QueueEntry {
     const recv = Date.now();
     this.stats.tick(this.concertId, t.tick, recv);
     if (typeof t.at === 'number') this.stats.hists.tickLatency.add(recv - t.at);
+    if (typeof t.waiting === 'number') this.stats.max('waiting', t.waiting);
     if (this.tick < 0) {
       this.pending.push(t);
       return;

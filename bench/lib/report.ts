@@ -43,6 +43,7 @@ function phaseLines(name: string, p: PhaseReport): string[] {
     `  payment:pay    ${lat(l.pay)}; ${num(p.rates.paymentsPerSec)}/s`,
     `  cancel         ${lat(l.cancel)}`,
     `  hold expiry    reservation:updated EXPIRED − expiresAt ${lat(l.expiryLag)}`,
+    `  concurrency    ${num(p.counts['max:waiting'] ?? NaN)} waiting at most (queue:tick.waiting); ${num(p.counts['max:in-sale'] ?? NaN)} admitted and not done at most; ${num(p.counts['connected'] ?? 0)} sockets`,
     `  outcomes       ${kv(p.outcomes)}`,
     `  errors         ${kv(p.errors)}`,
     `  generator      ${p.generator.map((g, i) => `w${i} cpu ${pct(g.cpuAvgPct)} avg / ${pct(g.cpuPeakPct)} peak, loop p99 ≤${ms(g.loopP99PeakMs)} ms`).join('; ')}`,

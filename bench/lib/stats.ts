@@ -43,6 +43,12 @@ export class PhaseStats {
     this.counts[key] = (this.counts[key] ?? 0) + n;
   }
 
+  /** Keys starting with `max:` merge by maximum instead of sum. */
+  max(key: string, value: number): void {
+    const k = `max:${key}`;
+    this.counts[k] = Math.max(this.counts[k] ?? 0, value);
+  }
+
   commit(dateId: number, version: number, at: number, recv: number): void {
     const key = `${dateId}:${version}`;
     const c = this.commits.get(key);
@@ -78,7 +84,10 @@ export class PhaseStats {
     for (const p of parts) {
       for (const h of HISTS) out.hists[h].merge(p.hists[h]);
       for (const r of RATES) out.rates[r].merge(p.rates[r]);
-      for (const [k, n] of Object.entries(p.counts)) out.count(k, n);
+      for (const [k, n] of Object.entries(p.counts)) {
+        if (k.startsWith('max:')) out.max(k.slice(4), n);
+        else out.count(k, n);
+      }
       for (const [k, c] of Object.entries(p.commits)) {
         const o = out.commits.get(k);
         if (o) {

@@ -136,6 +136,7 @@ async function storm(b: Buyer, concertId: number, dateId: number, until: number,
     await b.cancel(held, stats);
   }
   await q.leave();
+  if (!ctx.options.stayWatching) await b.unwatchAll();
 }
 
 /** The end-of-run view of each buyer: seat maps, wallet and reservations against what it was told. */

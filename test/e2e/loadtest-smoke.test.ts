@@ -27,6 +27,7 @@ const options: LoadOptions = {
   stormS: 2,
   stormUsers: 40,
   stormSeats: 500,
+  stayWatching: true,
   quiet: true,
 };
 
