@@ -38,6 +38,8 @@ export interface Config {
   dateRoomMaxBatch: number;
   /** With Redis: how long a date room's owner lease lasts without renewal (takeover time after a crash). */
   dateLeaseMs: number;
+  /** Names this instance in leases and RPC channels; random when unset. */
+  instanceId?: string;
 }
 
 export class ConfigError extends Error {}
@@ -100,5 +102,6 @@ export function loadConfig(env: Env = process.env): Config {
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),
     dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
     dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),
+    instanceId: str(env, 'INSTANCE_ID'),
   };
 }

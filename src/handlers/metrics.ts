@@ -20,6 +20,16 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    fenceRejections: new Counter({
+      name: 'tix_fence_rejections_total',
+      help: 'Date-room commits refused because another instance took the date over (stale owner)',
+      registers: [registry],
+    }),
+    leasesLost: new Counter({
+      name: 'tix_date_leases_lost_total',
+      help: 'Date-room leases this instance found taken over at renewal (it was paused or cut off)',
+      registers: [registry],
+    }),
     holdsExpired: new Counter({ name: 'tix_holds_expired_total', help: 'Holds released by their timer', registers: [registry] }),
     queueAdmitted: new Counter({ name: 'tix_queue_admitted_total', help: 'Users admitted from waiting rooms', registers: [registry] }),
     queueTickDuration: new Histogram({

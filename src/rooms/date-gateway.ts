@@ -3,7 +3,7 @@ import { AppError } from '../errors';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { DateRoom } from './date-room';
 import type { DateRooms } from './date-rooms';
-import { NotOwnerError, type DateOwnership } from './date-ownership';
+import { NotOwnerError, type Claim, type DateOwnership } from './date-ownership';
 import { RemoteNotOwnerError, RpcTimeoutError, type RoomRpc } from './room-rpc';
 import type { ReplyOf, RoomRequest } from './room-request';
 
@@ -40,12 +40,13 @@ export class DateGateway {
     // An owner that timed out may have run the command: wait for its lease to pass instead of resending.
     let silent: string | undefined;
     for (;;) {
-      const claim = await cluster.ownership.acquire(req.dateId);
+      let claim: Claim | undefined;
       try {
+        claim = await cluster.ownership.acquire(req.dateId);
         if (claim.self) return await this.runLocal(req);
         if (claim.owner !== silent) return (await cluster.rpc.request(claim.owner, req, 2000)) as ReplyOf<R>;
       } catch (err) {
-        if (err instanceof RpcTimeoutError && !claim.self) silent = claim.owner;
+        if (err instanceof RpcTimeoutError && claim && !claim.self) silent = claim.owner;
         else if (!(err instanceof NotOwnerError || err instanceof RemoteNotOwnerError)) throw err;
       }
       if (Date.now() > deadline) throw new AppError('INTERNAL', 'the instance that owns this date does not answer; retry shortly');

@@ -56,6 +56,8 @@ export interface OwnershipOptions {
 export class DateOwnership {
   private readonly held = new Map<number, number>();
   private readonly owners = new Map<number, { owner: string; until: number }>();
+  /** Concurrent first commands for a date share one acquisition. */
+  private readonly acquiring = new Map<number, Promise<Claim>>();
   private readonly renewer: NodeJS.Timeout;
 
   constructor(private readonly options: OwnershipOptions) {
@@ -82,6 +84,15 @@ export class DateOwnership {
     if (fence !== undefined) return { self: true, fence };
     const cached = this.owners.get(dateId);
     if (cached && cached.until > Date.now()) return { self: false, owner: cached.owner };
+    let pending = this.acquiring.get(dateId);
+    if (!pending) {
+      pending = this.tryAcquire(dateId).finally(() => this.acquiring.delete(dateId));
+      this.acquiring.set(dateId, pending);
+    }
+    return pending;
+  }
+
+  private async tryAcquire(dateId: number): Promise<Claim> {
     const [mine, value] = (await this.options.redis.eval(ACQUIRE, 2, this.leaseKey(dateId), this.fenceKey(dateId), this.instanceId, this.options.leaseMs)) as [number, string];
     if (mine !== 1) {
       this.owners.set(dateId, { owner: value, until: Date.now() + 1000 });
@@ -91,6 +102,12 @@ export class DateOwnership {
     await this.writeFence(dateId, taken);
     this.held.set(dateId, taken);
     return { self: true, fence: taken };
+  }
+
+  /** A commit was refused by the fence: the lease is someone else's now, whatever Redis said last. */
+  lost(dateId: number): void {
+    this.held.delete(dateId);
+    this.owners.delete(dateId);
   }
 
   /** Forget a cached owner (it did not answer, or said it is not the owner). */
@@ -130,7 +147,7 @@ export class DateOwnership {
   /** Raises the date's fence in PostgreSQL; from now on only commits carrying it land. */
   private async writeFence(dateId: number, fence: number): Promise<void> {
     const rows = await this.options.sequelize.query<{ id: number }>(
-      'UPDATE concert_dates SET owner_fence = $2 WHERE id = $1 AND owner_fence < $2 RETURNING id',
+      'UPDATE concert_dates SET owner_fence = $2 WHERE id = $1 AND owner_fence <= $2 RETURNING id',
       { bind: [dateId, fence], type: QueryTypes.SELECT },
     );
     if (rows.length === 1) return;

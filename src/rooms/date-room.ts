@@ -48,6 +48,8 @@ export interface DateRoomDeps {
   onBatch?(size: number): void;
   /** Group commit bound; 1 commits every command alone. */
   maxBatch?: number;
+  /** A commit was refused by the fence: another instance owns the date now. */
+  onFenceLost?(dateId: number): void;
 }
 
 const NO_CHANGE: Omit<Effect, 'result'> = { undo: () => undefined, changed: [], updated: [] };
@@ -323,6 +325,14 @@ export class DateRoom {
    * writer, a lost fence): refuse, and close so the next command reloads.
    */
   private fail(applied: { message: Message; effect: Effect }[], err: unknown): void {
+    if (err instanceof FenceError) {
+      // Not this room's date any more: its callers re-route to the new owner.
+      this.closed = true;
+      this.timers.dispose();
+      for (const { message } of applied) message.reject(new RoomClosedError());
+      this.deps.onFenceLost?.(this.state.dateId);
+      return;
+    }
     const known = err instanceof AppError;
     const mapped = known ? err : isSeatConflict(err) ? new AppError('SEAT_UNAVAILABLE', 'a requested seat is not free') : err;
     for (const { message } of applied) message.reject(mapped);

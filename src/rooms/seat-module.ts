@@ -53,8 +53,14 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
     onSeatsChanged: (concertId) => gate.seatsChanged(concertId),
     onBatch: (size) => metrics.commitBatchSize.observe(size),
     maxBatch: config.dateRoomMaxBatch,
+    onFenceLost: (dateId) => {
+      metrics.fenceRejections.inc();
+      cluster?.ownership.lost(dateId);
+      rooms.evict(dateId);
+    },
   });
   const gateway = new DateGateway(rooms, wallet, rooms.repo);
+  let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
 
   // A date's concert never changes: remember it, so routing a command costs no query.
   const concerts = new Map<number, number>();
@@ -67,9 +73,8 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
     return date.concertId;
   };
 
-  let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
   if (redis) {
-    const instanceId = randomUUID();
+    const instanceId = config.instanceId ?? randomUUID();
     const ownership = new DateOwnership({
       redis,
       sequelize: db.sequelize,
@@ -77,7 +82,10 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
       instanceId,
       leaseMs: config.dateLeaseMs,
       log: log.child({ component: 'date-ownership', instanceId }),
-      onLost: (dateId) => rooms.evict(dateId),
+      onLost: (dateId) => {
+        metrics.leasesLost.inc();
+        rooms.evict(dateId);
+      },
     });
     const rpc = new RoomRpc(redis, redis.duplicate(), config.redisPrefix, instanceId, (req) => gateway.runLocal(req), log);
     cluster = { ownership, rpc };

@@ -1,0 +1,224 @@
+import type { Socket } from 'socket.io-client';
+import { QueryTypes } from 'sequelize';
+import { Redis } from 'ioredis';
+import { connectClient, createConcert, nextEvent, signup, sleep, type TestUser } from '../support/server';
+import { activeToken } from '../support/queue';
+import { startCluster, stopCluster, type Instance } from '../support/cluster';
+import { REDIS_URL, testDatabaseUrl } from '../support/env';
+import { openDatabase, type Database } from '../../src/models/database';
+import { checkInvariants } from '../support/invariants';
+
+let db: Database;
+let redis: Redis;
+const sockets: Socket[] = [];
+beforeAll(async () => {
+  db = await openDatabase(testDatabaseUrl(), 4);
+  redis = new Redis(REDIS_URL);
+});
+afterEach(() => {
+  while (sockets.length) sockets.pop()?.close();
+});
+afterAll(async () => {
+  await redis.quit();
+  await db.close();
+});
+
+interface Buyer extends TestUser {
+  queueToken: string;
+  socket: Socket;
+  instance: Instance;
+}
+
+async function buyer(instance: Instance, concertId: number): Promise<Buyer> {
+  const user = await signup(instance);
+  const queueToken = await activeToken(instance, user, concertId, 30_000);
+  const socket = await connectClient(instance, user.token);
+  sockets.push(socket);
+  return { ...user, queueToken, socket, instance };
+}
+
+const hold = (b: Buyer, dateId: number, seatNumbers: number[], timeoutMs = 15_000) =>
+  b.socket.timeout(timeoutMs).emitWithAck('seats:hold', { dateId, seatNumbers, queueToken: b.queueToken });
+
+async function liveSeats(dateId: number) {
+  return db.sequelize.query<{ seat_number: number; n: number }>(
+    `SELECT rs.seat_number, count(*)::int AS n FROM reservation_seats rs JOIN reservations r ON r.id = rs.reservation_id
+      WHERE rs.date_id = :dateId AND r.status IN ('HELD', 'CONFIRMED') GROUP BY 1 ORDER BY 1`,
+    { replacements: { dateId }, type: QueryTypes.SELECT },
+  );
+}
+
+async function ownerOf(prefix: string, dateId: number): Promise<string | undefined> {
+  const value = await redis.get(`${prefix}date:${dateId}:owner`);
+  return value?.split('|')[0];
+}
+
+
+describe('three instances on one PostgreSQL and one Redis', () => {
+  let cluster: Instance[];
+  beforeAll(async () => {
+    cluster = await startCluster(3, { QUEUE_ADMIT_INTERVAL_MS: '100', QUEUE_ADMIT_BATCH: '3', QUEUE_MAX_ACTIVE: '100000' });
+  }, 120_000);
+  afterAll(async () => {
+    await stopCluster(cluster);
+  });
+
+  it('a race for one seat from all three instances has exactly one winner', async () => {
+    const concert = await createConcert(cluster[0]!);
+    const dateId = concert.dates[0]!.id;
+    const buyers = await Promise.all(Array.from({ length: 45 }, (_, i) => buyer(cluster[i % 3]!, concert.id)));
+    const replies = await Promise.all(buyers.map((b) => hold(b, dateId, [1])));
+    if (replies.some((r) => !r.ok && r.error.code === 'INTERNAL')) process.stdout.write(cluster.map((i) => i.output()).join('\n'));
+    expect(replies.filter((r) => r.ok)).toHaveLength(1);
+    for (const r of replies.filter((x) => !x.ok)) expect(r.error.code).toBe('SEAT_UNAVAILABLE');
+    expect(await liveSeats(dateId)).toEqual([{ seat_number: 1, n: 1 }]);
+  }, 120_000);
+
+  it('a hold on one instance reaches watchers on the other two as a delta', async () => {
+    const concert = await createConcert(cluster[1]!);
+    const dateId = concert.dates[0]!.id;
+    const [holder, w1, w2] = await Promise.all([buyer(cluster[0]!, concert.id), buyer(cluster[1]!, concert.id), buyer(cluster[2]!, concert.id)]);
+    const snapshots = await Promise.all([w1, w2].map((w) => w.socket.emitWithAck('seats:watch', { dateId, queueToken: w.queueToken })));
+    const seen = [w1, w2].map((w) => nextEvent(w.socket, 'seats:changed', () => true, 10_000));
+    expect((await hold(holder, dateId, [4, 5])).ok).toBe(true);
+    for (const [i, delta] of (await Promise.all(seen)).entries()) {
+      expect(delta).toEqual({ dateId, version: snapshots[i]!.data.version + 1, seats: [{ number: 4, status: 'HELD' }, { number: 5, status: 'HELD' }], at: expect.any(Number) });
+    }
+  }, 60_000);
+
+  it('admission order is global: users joining on different instances are admitted in join order', async () => {
+    const concert = await createConcert(cluster[2]!);
+    const users = [];
+    for (let i = 0; i < 9; i++) users.push(await signup(cluster[i % 3]!));
+    const admittedAt = new Map<number, number>();
+    const joinedSockets = await Promise.all(users.map((u, i) => connectClient(cluster[i % 3]!, u.token)));
+    sockets.push(...joinedSockets);
+    joinedSockets.forEach((s, i) => s.on('queue:admitted', () => admittedAt.set(i, Date.now())));
+    const tickets: number[] = [];
+    for (const [i, s] of joinedSockets.entries()) {
+      const joined = await s.emitWithAck('queue:join', { concertId: concert.id });
+      expect(joined.ok).toBe(true);
+      tickets.push(joined.data.ticket);
+      if (joined.data.status === 'ACTIVE') admittedAt.set(i, Date.now());
+    }
+    expect(tickets).toEqual([...tickets].sort((a, b) => a - b));
+    const deadline = Date.now() + 20_000;
+    while (admittedAt.size < users.length && Date.now() < deadline) await sleep(50);
+    expect(admittedAt.size).toBe(users.length);
+    for (let i = 0; i < users.length; i++) {
+      for (let j = i + 1; j < users.length; j++) expect(admittedAt.get(i)!).toBeLessThanOrEqual(admittedAt.get(j)! + 60);
+    }
+  }, 60_000);
+});
+
+describe('failover', () => {
+  it('kill -9 of the owner of a busy date: no acked hold or payment is lost, no seat is sold twice, its holds still expire', async () => {
+    const cluster = await startCluster(3, {
+      QUEUE_ADMIT_INTERVAL_MS: '50', QUEUE_ADMIT_BATCH: '1000', QUEUE_MAX_ACTIVE: '100000',
+      HOLD_TTL_SECONDS: '4', DATE_LEASE_MS: '1500', MAX_SEATS_PER_USER: '4',
+    });
+    try {
+      const concert = await createConcert(cluster[0]!, { seats: 300, price: 100 });
+      const dateId = concert.dates[0]!.id;
+      const buyers = await Promise.all(Array.from({ length: 30 }, (_, i) => buyer(cluster[i % 3]!, concert.id)));
+      for (const b of buyers) expect((await b.socket.emitWithAck('wallet:charge', { amount: 10_000 })).ok).toBe(true);
+      // The first hold makes some instance the owner; find and kill it mid-run.
+      expect((await hold(buyers[0]!, dateId, [300])).ok).toBe(true);
+      const prefix = await findPrefix(dateId);
+      const ownerId = await ownerOf(prefix, dateId);
+      const owner = cluster.find((i) => i.id === ownerId)!;
+      expect(owner).toBeDefined();
+
+      const acked: { id: number; instance: string; at: number }[] = [];
+      const paid: number[] = [];
+      let killedAt = Infinity;
+      const stopAt = Date.now() + 9000;
+      // Each buyer holds up to four seats, one every ~0.7 s; even buyers then pay for the last one.
+      const run = buyers.map(async (b, n) => {
+        let held = 0;
+        let last: number | undefined;
+        for (let seat = 1 + n * 9; Date.now() < stopAt && b.socket.connected && held < 4; seat++) {
+          await sleep(500 + ((n * 97) % 400));
+          const reply = await hold(b, dateId, [seat]).catch(() => undefined);
+          if (!reply?.ok) continue;
+          held++;
+          last = reply.data.id;
+          acked.push({ id: reply.data.id, instance: b.instance.id, at: Date.now() });
+        }
+        if (n % 2 === 0 && last !== undefined && b.socket.connected) {
+          const pay = await b.socket.timeout(15_000).emitWithAck('payment:pay', { reservationId: last, queueToken: b.queueToken }).catch(() => undefined);
+          if (pay?.ok) paid.push(last);
+        }
+      });
+      await sleep(1200);
+      owner.child.kill('SIGKILL');
+      killedAt = Date.now();
+      await Promise.all(run);
+
+      expect(acked.some((a) => a.instance !== owner.id && a.at > killedAt + 500)).toBe(true);
+      const ids = acked.map((a) => a.id);
+      const found = await db.sequelize.query<{ id: number; status: string }>(`SELECT id, status FROM reservations WHERE id IN (:ids)`, { replacements: { ids }, type: QueryTypes.SELECT });
+      expect(found.map((r) => r.id).sort()).toEqual([...ids].sort());
+      for (const id of paid) expect(found.find((r) => r.id === id)?.status).toBe('CONFIRMED');
+      expect((await liveSeats(dateId)).every((s) => s.n === 1)).toBe(true);
+
+      // Every unpaid hold, including those the dead owner took, is released within a few seconds of expiresAt.
+      const lastExpiry = await db.sequelize.query<{ at: Date }>(`SELECT max(expires_at) AS at FROM reservations WHERE date_id = ${dateId}`, { type: QueryTypes.SELECT });
+      await sleep(Math.max(0, lastExpiry[0]!.at.getTime() - Date.now()) + 4000);
+      const late = await db.sequelize.query<{ id: number; late: number | null; status: string }>(
+        `SELECT id, status, extract(epoch FROM ended_at - expires_at) * 1000 AS late FROM reservations WHERE date_id = ${dateId} AND status IN ('HELD', 'EXPIRED')`,
+        { type: QueryTypes.SELECT },
+      );
+      for (const r of late) {
+        expect(r.status).toBe('EXPIRED');
+        expect(Number(r.late)).toBeGreaterThanOrEqual(0);
+        expect(Number(r.late)).toBeLessThan(4000);
+      }
+      expect(await checkInvariants(db)).toEqual([]);
+    } finally {
+      await stopCluster(cluster);
+    }
+  }, 180_000);
+
+  it('an owner paused past its lease cannot write when it resumes: the fence refuses it', async () => {
+    const cluster = await startCluster(2, { QUEUE_ADMIT_INTERVAL_MS: '50', QUEUE_ADMIT_BATCH: '1000', QUEUE_MAX_ACTIVE: '100000', DATE_LEASE_MS: '1000' });
+    const [a, b] = cluster as [Instance, Instance];
+    try {
+      const concert = await createConcert(a);
+      const dateId = concert.dates[0]!.id;
+      const [x, y] = await Promise.all([buyer(a, concert.id), buyer(b, concert.id)]);
+      expect((await hold(x, dateId, [1])).ok).toBe(true);
+      const prefix = await findPrefix(dateId);
+      expect(await ownerOf(prefix, dateId)).toBe(a.id);
+
+      a.child.kill('SIGSTOP');
+      await sleep(2500);
+      expect((await hold(y, dateId, [2])).ok).toBe(true);
+      expect(await ownerOf(prefix, dateId)).toBe(b.id);
+      // Sent while A is stopped: A reads it the moment it resumes, with its stale room still loaded.
+      const late = hold(x, dateId, [3]);
+      await sleep(200);
+      a.child.kill('SIGCONT');
+      const reply = await late;
+      expect(reply.ok).toBe(true);
+
+      const metrics = await (await fetch(`${a.url}/metrics`)).text();
+      const fenced = Number(/tix_fence_rejections_total (\d+)/.exec(metrics)?.[1] ?? 0);
+      const lost = Number(/tix_date_leases_lost_total (\d+)/.exec(metrics)?.[1] ?? 0);
+      expect(fenced + lost).toBeGreaterThanOrEqual(1);
+      const [fence] = await db.sequelize.query<{ owner_fence: number }>(`SELECT owner_fence FROM concert_dates WHERE id = ${dateId}`, { type: QueryTypes.SELECT });
+      expect(Number(fence!.owner_fence)).toBe(Number((await redis.get(`${prefix}date:${dateId}:owner`))?.split('|')[1]));
+      expect(await liveSeats(dateId)).toEqual([{ seat_number: 1, n: 1 }, { seat_number: 2, n: 1 }, { seat_number: 3, n: 1 }]);
+    } finally {
+      await stopCluster(cluster);
+    }
+  }, 120_000);
+});
+
+/** The run's Redis prefix, found through the lease key of a date. */
+async function findPrefix(dateId: number): Promise<string> {
+  const keys = await redis.keys(`*date:${dateId}:owner`);
+  const key = keys.find((k) => k.startsWith(process.env['TIX_TEST_REDIS_PREFIX'] ?? ''));
+  if (!key) throw new Error(`no lease key for date ${dateId}`);
+  return key.slice(0, key.length - `date:${dateId}:owner`.length);
+}
