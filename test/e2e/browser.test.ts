@@ -119,8 +119,9 @@ describe('the browser client', () => {
     await Promise.all([alice.seat(5, 'held by you').waitFor(), alice.seat(6, 'held by you').waitFor()]);
     expect(await alice.text('hold-countdown')).toMatch(/^[45]:\d\d$/);
 
-    // Bob sees both turn HELD without reloading (seats:changed), and cannot pick them.
+    // Bob sees both turn HELD without reloading or asking (seats:changed), and cannot pick them.
     await Promise.all([bob.seat(5, 'held').waitFor(), bob.seat(6, 'held').waitFor()]);
+    expect(bob.sentCount('seats:watch')).toBe(1);
     expect(await bob.byTestId('seat-5').getAttribute('aria-disabled')).toBe('true');
 
     // Paying with an empty wallet is refused with a human message; nothing changes.
@@ -140,6 +141,7 @@ describe('the browser client', () => {
 
     // Bob sees SOLD live.
     await Promise.all([bob.seat(5, 'sold').waitFor(), bob.seat(6, 'sold').waitFor()]);
+    expect(bob.sentCount('seats:watch')).toBe(1);
 
     // Paying ended Alice's turn, so her slot goes to Carol, who is let in and sees the sale too.
     await carol.view('seats');
@@ -147,6 +149,7 @@ describe('the browser client', () => {
 
     // Carol's connection drops while Bob holds seat 8 on his phone: the delta is lost to her, and on
     // reconnecting she watches again and gets a fresh snapshot with seat 8 held.
+    const carolWatches = carol.sentCount('seats:watch');
     await dropConnection(carol);
     await bob.seat(8, 'free').click();
     await bob.byTestId('hold-button').click();
@@ -154,6 +157,7 @@ describe('the browser client', () => {
     await alice.seat(8, 'held').waitFor();
     await carol.page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
     await carol.seat(8, 'held').waitFor();
+    expect(carol.sentCount('seats:watch')).toBe(carolWatches + 1);
 
     // Carol holds seat 11 and selects 12: every state on one map.
     await carol.seat(11, 'free').click();
@@ -185,12 +189,15 @@ describe('the browser client', () => {
     await dave.hasText('queue-state', '2 people are ahead of you.');
     await dave.hasText('queue-progress-text', '0%');
     const ticket = await dave.text('queue-ticket');
+    expect(dave.sentCount('queue:join')).toBe(1);
+    expect(dave.sentCount('queue:status')).toBe(0);
 
     // The first waiter leaves: Dave moves up from the broadcast tick, no reload, no polling.
     await leave(waiter1);
     await dave.hasText('queue-position', '2');
     await dave.hasText('queue-waiting', '2');
     await dave.hasText('queue-progress-text', '33%');
+    expect(dave.sentCount('queue:status')).toBe(0);
     await dave.screenshot('waiting-room.png');
 
     // Reloading keeps the place and the ticket.
@@ -198,6 +205,7 @@ describe('the browser client', () => {
     await dave.view('queue');
     await dave.hasText('queue-position', '2');
     await dave.hasText('queue-ticket', ticket);
+    expect([dave.sentCount('queue:join'), dave.sentCount('queue:status')]).toEqual([1, 1]); // asked, did not join again
 
     // Dave's connection drops; meanwhile an active user leaves and the next in line (waiter2) is
     // admitted. The tick is lost to Dave; reconnecting asks queue:status, and Dave is next.
@@ -206,6 +214,7 @@ describe('the browser client', () => {
     await dave.page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
     await dave.hasText('queue-position', '1');
     await dave.hasText('queue-ticket', ticket);
+    expect([dave.sentCount('queue:join'), dave.sentCount('queue:status')]).toEqual([1, 2]);
     await dave.hasText('queue-state', 'You are next in line.');
 
     // Another slot opens: Dave is let in and sees the seat map.

@@ -35,6 +35,8 @@ export interface BuyerOptions {
 export class Buyer {
   /** Page errors and console errors (a failed load, an exception), to assert none happened. */
   readonly errors: string[] = [];
+  /** Names of the Socket.IO events the page sent, in order, read from its WebSocket frames. */
+  readonly sent: string[] = [];
 
   private constructor(
     readonly page: Page,
@@ -44,6 +46,13 @@ export class Buyer {
     page.on('console', (message) => {
       if (message.type() === 'error') this.errors.push(`console: ${message.text()}`);
     });
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (frame) => {
+        // Engine.IO message (4) carrying a Socket.IO EVENT (2), optionally with an ack id: 42<id>["name",…]
+        const event = /^42\d*\["([^"]+)"/.exec(typeof frame.payload === 'string' ? frame.payload : frame.payload.toString());
+        if (event?.[1]) this.sent.push(event[1]);
+      });
+    });
   }
 
   static async open(browser: Browser, url: string, name: string, options: BuyerOptions = {}): Promise<Buyer> {
@@ -52,6 +61,11 @@ export class Buyer {
     const page = await context.newPage();
     await page.goto(url);
     return new Buyer(page, name);
+  }
+
+  /** How many times the page has sent `event` so far. */
+  sentCount(event: string): number {
+    return this.sent.filter((e) => e === event).length;
   }
 
   byTestId(id: string): Locator {
