@@ -228,7 +228,9 @@ export class Buyer {
     stats.hists.cancel.add(Date.now() - started);
     if (!r.ok) {
       stats.count(`reservation:cancel:${r.error.code}`);
-      if (r.error.code === 'ACK_TIMEOUT' || r.error.code === 'INTERNAL') this.expected.delete(reservation.id);
+      // Timed out: may or may not have happened; refused: the hold lapsed or was paid meanwhile.
+      this.expected.delete(reservation.id);
+      if (r.error.code === 'ACK_TIMEOUT' || r.error.code === 'INTERNAL') this.money.known = false;
       return false;
     }
     stats.rates.cancels.mark();

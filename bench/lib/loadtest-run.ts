@@ -1,4 +1,5 @@
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { pgBaseline, socketBaseline, type PgBaseline, type SocketBaseline } from './baselines';
 import { apiSnapshots, createConcert } from './checker';
@@ -38,6 +39,23 @@ function gitCommit(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** What the server logged at error level (pino level ≥ 50), grouped by error type. */
+function serverErrors(logFile: string): string {
+  const byType: Record<string, number> = {};
+  try {
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      const m = /^\{"level":(\d+)/.exec(line);
+      if (!m || Number(m[1]) < 50) continue;
+      const type = /"type":"([^"]+)"/.exec(line)?.[1] ?? /"msg":"([^"]{0,60})/.exec(line)?.[1] ?? 'error';
+      byType[type] = (byType[type] ?? 0) + 1;
+    }
+  } catch {
+    return `server log unreadable: ${logFile}`;
+  }
+  const entries = Object.entries(byType);
+  return entries.length ? `server logged errors: ${entries.map(([t, n]) => `${t} ×${n}`).join(', ')} (log: ${logFile})` : `server logged no errors (log: ${logFile})`;
 }
 
 /** Baselines run first, alone, so they measure this machine rather than the sale's leftovers. */
@@ -184,6 +202,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
     monitor.stop();
     const notesOut = [...notes];
     if (!server?.engine && !o.url) notesOut.push('server engine not seen in its start log');
+    if (server) notesOut.push(serverErrors(server.logFile));
     return {
       startedAt,
       commit: gitCommit(),
