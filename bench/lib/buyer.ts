@@ -115,7 +115,7 @@ export class Buyer {
       return this.leaving(q, 'abandoned');
     }
     await this.think();
-    if (this.behavior === 'cancel') return this.leaving(q, (await this.cancel(held, ctx.sale)) ? 'canceled' : 'cancel-failed');
+    if (this.behavior === 'cancel') return this.leaving(q, (await this.cancel(held, ctx.sale)) ? 'canceled' : 'cancel-not-done');
     return this.pay(held, q);
   }
 
@@ -234,10 +234,13 @@ export class Buyer {
       return false;
     }
     stats.rates.cancels.mark();
-    if (reservation.status === 'CONFIRMED' || this.expected.get(reservation.id) === 'CONFIRMED') this.money.refunded += reservation.total;
-    this.expected.set(reservation.id, 'CANCELED');
-    this.checkBalance(undefined);
-    return true;
+    // Cancel is idempotent: a hold that lapsed meanwhile is answered as it is (EXPIRED).
+    const status = String(r.data?.status ?? 'CANCELED');
+    if (status !== 'CANCELED') stats.count(`cancel-answered-${status}`);
+    const wasPaid = reservation.status === 'CONFIRMED' || this.expected.get(reservation.id) === 'CONFIRMED';
+    if (status === 'CANCELED' && wasPaid) this.money.refunded += reservation.total;
+    this.expected.set(reservation.id, status);
+    return status === 'CANCELED';
   }
 
   private checkBalance(balance: unknown): void {
@@ -284,6 +287,6 @@ export class Buyer {
     this.checkBalance(paid.data.balance);
     if (!this.refunds) return 'paid';
     await this.think();
-    return (await this.cancel({ ...held, status: 'CONFIRMED' }, stats)) ? 'refunded' : 'refund-failed';
+    return (await this.cancel({ ...held, status: 'CONFIRMED' }, stats)) ? 'refunded' : 'refund-not-done';
   }
 }

@@ -12,6 +12,7 @@ import { ServerMonitor, type ServerUsage } from './server-metrics';
 import { ROOT, createDatabase, startServerChild, type ServerChild } from './server-process';
 import { workerChecks } from './worker-checks';
 import { WorkerPool } from './workers';
+import { summarizeProfiles } from './cpu-profile';
 
 export interface LoadResult {
   startedAt: string;
@@ -27,6 +28,8 @@ export interface LoadResult {
   checks: Check[];
   ok: boolean;
   notes: string[];
+  /** The server's hottest functions, with --profile. */
+  profile: string[];
 }
 
 export type Progress = (line: string, final?: boolean) => void;
@@ -83,6 +86,8 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
   const startedAt = new Date().toISOString();
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const notes: string[] = [];
+  // Filled after the server stops (V8 writes the profile on exit), so the result holds it by reference.
+  const profileLines: string[] = [];
   let created: Awaited<ReturnType<typeof createDatabase>> | undefined;
   let server: ServerChild | undefined;
   let pool: WorkerPool | undefined;
@@ -217,11 +222,19 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       checks,
       ok: checks.every((c) => c.ok || c.skipped),
       notes: notesOut,
+      profile: profileLines,
     };
   } finally {
     monitor?.stop();
     await pool?.close().catch(() => undefined);
     await server?.stop().catch(() => undefined);
+    if (server?.profileDir) {
+      try {
+        profileLines.push(...summarizeProfiles(server.profileDir));
+      } catch (err) {
+        profileLines.push(`no server profile: ${String(err)}`);
+      }
+    }
     await pg?.end().catch(() => undefined);
     if (created && !o.keepDb) await created.drop().catch(() => undefined);
   }

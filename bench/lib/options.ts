@@ -48,6 +48,8 @@ export interface LoadOptions {
   activeTtlS: number;
   socketRateLimit: number;
   keepDb: boolean;
+  /** Run the started server with --cpu-prof and print where its CPU went. */
+  profile: boolean;
 }
 
 export const DEFAULTS: LoadOptions = {
@@ -89,6 +91,7 @@ export const DEFAULTS: LoadOptions = {
   activeTtlS: 120,
   socketRateLimit: 1000,
   keepDb: false,
+  profile: false,
 };
 
 const HELP: Record<string, string> = {
@@ -132,6 +135,7 @@ const HELP: Record<string, string> = {
   'active-ttl-s': 'QUEUE_ACTIVE_TTL_SECONDS (also used to derive admission time from expiresAt)',
   'socket-rate-limit': 'SOCKET_RATE_LIMIT of the started server',
   'keep-db': 'keep the database the generator created',
+  profile: 'run the started server under --cpu-prof and report its hottest functions',
 };
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -83,6 +83,7 @@ export function textReport(r: LoadResult): string {
   out.push('INVARIANTS');
   for (const c of r.checks) out.push(`  ${c.skipped ? 'SKIP' : c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.skipped ?? c.detail}`);
   for (const n of r.notes) out.push(`  note: ${n}`);
+  if (r.profile.length) out.push(...r.profile.map((l) => `  ${l}`));
   out.push(r.ok ? 'RESULT: all invariants hold' : 'RESULT: INVARIANT VIOLATED');
   return out.join('\n');
 }

@@ -11,8 +11,8 @@ export const PG_ADMIN_URL = process.env['LOADTEST_PG_ADMIN_URL'] ?? process.env[
 const TSX_LOADER = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs');
 
 /** `node --import tsx file.ts`: TypeScript children without a build step, pid = the real process. */
-export function forkTs(file: string, args: string[], env: NodeJS.ProcessEnv, silent = false): ChildProcess {
-  return fork(file, args, { execArgv: ['--import', TSX_LOADER], env, silent, cwd: ROOT, serialization: 'advanced' });
+export function forkTs(file: string, args: string[], env: NodeJS.ProcessEnv, silent = false, nodeArgs: string[] = []): ChildProcess {
+  return fork(file, args, { execArgv: ['--import', TSX_LOADER, ...nodeArgs], env, silent, cwd: ROOT, serialization: 'advanced' });
 }
 
 export function freePort(): Promise<number> {
@@ -62,6 +62,8 @@ export interface ServerChild {
   /** Engine from the server's start log ("uws" or "node"), when seen. */
   engine?: string;
   logFile: string;
+  /** Where --cpu-prof writes the profile when the server stops (with --profile). */
+  profileDir?: string;
   stop(): Promise<void>;
 }
 
@@ -92,8 +94,9 @@ export async function startServerChild(o: LoadOptions, databaseUrl: string): Pro
   };
   const logFile = path.join(os.tmpdir(), `loadtest-server-${process.pid}-${port}.log`);
   const log = createWriteStream(logFile);
-  const child = forkTs(path.join(ROOT, 'src', 'index.ts'), [], env, true);
-  const result: ServerChild = { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, logFile, stop: () => stopChild(child) };
+  const profileDir = o.profile ? path.join(os.tmpdir(), `loadtest-prof-${process.pid}-${port}`) : undefined;
+  const child = forkTs(path.join(ROOT, 'src', 'index.ts'), [], env, true, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const result: ServerChild = { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, logFile, profileDir, stop: () => stopChild(child) };
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     log.write(chunk);
