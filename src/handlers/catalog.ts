@@ -24,7 +24,7 @@ const validateNewConcert = compile<NewConcert>(
             startsAt: { type: 'string', format: 'date-time' },
             seats: object(
               {
-                count: { type: 'integer', minimum: 1, maximum: 10_000 },
+                count: { type: 'integer', minimum: 1, maximum: 100_000 },
                 price: { type: 'integer', minimum: 1, maximum: 100_000_000 },
                 grade: { type: 'string', minLength: 1, maxLength: 20 },
               },
