@@ -88,8 +88,12 @@ export class Buyer {
     const o = ctx.options;
     await sleep(ctx.t0 + (o.rampMs * this.g) / ctx.totalBuyers - Date.now());
     if (ctx.isStopping()) return 'not-started';
-    const started = Date.now();
-    const c = await ctx.connects.run(() => connect(ctx.url, this.token));
+    let started = 0;
+    // Handshake time only: the wait for a connect slot (--connect-concurrency) is not the server's.
+    const c = await ctx.connects.run(() => {
+      started = Date.now();
+      return connect(ctx.url, this.token);
+    });
     if ('error' in c) {
       ctx.sale.count(`connect-error:${c.error}`);
       return 'connect-failed';
