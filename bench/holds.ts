@@ -2,7 +2,7 @@
  * Hold throughput and latency on one hot date, with and without group commit,
  * side by side in one run (same machine, same database, same load):
  *
- *   npx tsx bench/holds.ts [--clients 200] [--seconds 10] [--seats 60000]
+ *   npx tsx bench/holds.ts [--clients 200] [--seconds 10] [--seats 60000] [--profile]
  *
  * Each mode starts a fresh server process (DATE_ROOM_MAX_BATCH=512 vs 1) on a
  * fresh PostgreSQL database, then `clients` sockets hold single seats in a
@@ -49,7 +49,8 @@ async function main() {
 function startServer(port: number, db: string, maxBatch: number): ChildProcess {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${db}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'index.ts')], {
+  const profile = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', path.join(__dirname, '..', 'data', 'profiles')] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, '..', 'src', 'index.ts')], {
     env: {
       ...process.env,
       PORT: String(port),
