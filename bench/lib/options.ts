@@ -190,7 +190,7 @@ function validate(o: LoadOptions): LoadOptions {
   if (o.maxSeats < 1) throw new UsageError('--max-seats must be at least 1');
   if (o.dates < 1 || o.seatsPerDate < 1) throw new UsageError('--dates and --seats-per-date must be at least 1');
   if (o.pay + o.abandon + o.cancel <= 0) throw new UsageError('--pay, --abandon and --cancel cannot all be 0');
-  if (o.seatsPerDate > 10_000 || o.stormSeats > 10_000) throw new UsageError('a date has at most 10,000 seats (POST /admin/concerts)');
+  if (o.seatsPerDate > 100_000 || o.stormSeats > 100_000) throw new UsageError('a date has at most 100,000 seats (POST /admin/concerts)');
   if (o.perWorker > 19_000) throw new UsageError('--per-worker above 19,000: one process holds at most ~19,900 sockets');
   if (!['auto', 'uws', 'node'].includes(o.engine)) throw new UsageError('--engine must be auto, uws or node');
   for (const e of o.baselineEngines) if (e !== 'uws' && e !== 'node') throw new UsageError('--baseline-engines takes uws,node');
