@@ -190,8 +190,11 @@ export class Buyer {
     for (let attempt = 0; attempt <= o.holdRetries; attempt++) {
       if (this.ctx.isStopping()) return 'stopped';
       let free = session.free();
-      if (free.length === 0) {
-        if (!(await session.waitForFree(o.soldoutWaitMs, () => this.ctx.isStopping()))) return this.ctx.isStopping() ? 'stopped' : 'sold-out';
+      const waitUntil = Date.now() + o.soldoutWaitMs;
+      // A seat freed by one delta can be taken by the next one, delivered in the same read: look again.
+      while (free.length === 0) {
+        const left = waitUntil - Date.now();
+        if (left <= 0 || !(await session.waitForFree(left, () => this.ctx.isStopping()))) return this.ctx.isStopping() ? 'stopped' : 'sold-out';
         free = session.free();
       }
       const pick: number[] = [];
