@@ -173,7 +173,8 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       const stormStart = Date.now();
       const stormP = pool.collect('phase');
       const users = Math.min(o.stormUsers, o.buyers);
-      for (let i = 0; i < workers; i++) pool.send(i, { type: 'storm', concertId: storm.id, dateId: stormDate.id, users: Math.ceil(users / workers), seconds: o.stormS });
+      const perUserIntervalMs = o.stormRate > 0 ? (users / o.stormRate) * 1000 : 0;
+      for (let i = 0; i < workers; i++) pool.send(i, { type: 'storm', concertId: storm.id, dateId: stormDate.id, users: Math.ceil(users / workers), seconds: o.stormS, perUserIntervalMs });
       const ticker = setInterval(() => progress(line('storm', stormStart)), 1000);
       const parts = await stormP.finally(() => clearInterval(ticker));
       stormReport = phaseReport(parts, (Date.now() - stormStart) / 1000);

@@ -32,6 +32,8 @@ export interface LoadOptions {
   stormS: number;
   stormUsers: number;
   stormSeats: number;
+  /** Offered hold attempts per second over all storm users (0 = closed loop, as fast as acks return). */
+  stormRate: number;
   baselines: boolean;
   baselineEngines: ('uws' | 'node')[];
   baselineSeconds: number;
@@ -76,6 +78,7 @@ export const DEFAULTS: LoadOptions = {
   stormS: 0,
   stormUsers: 200,
   stormSeats: 10_000,
+  stormRate: 0,
   baselines: false,
   baselineEngines: ['uws', 'node'],
   baselineSeconds: 3,
@@ -120,6 +123,7 @@ const HELP: Record<string, string> = {
   'storm-s': 'hold storm after the sale: seconds of hold→cancel loops on one hot date (0 = off)',
   'storm-users': 'users in the hold storm',
   'storm-seats': 'seats of the storm date',
+  'storm-rate': 'offered holds/s over all storm users (0 = closed loop); a user whose last hold→cancel is still running skips its turn (counted)',
   baselines: 'measure raw socket.io and raw PostgreSQL in the same run (--no-baselines to skip)',
   'baseline-engines': 'comma list: uws,node',
   'baseline-seconds': 'seconds per PostgreSQL baseline',

@@ -63,7 +63,8 @@ export function textReport(r: LoadResult): string {
   ];
   if (r.storm) {
     const st = r.serverUsage.storm;
-    out.push(...phaseLines(`HOLD STORM (${o.stormUsers} users, hold 1 seat → cancel, one date of ${o.stormSeats} seats)`, r.storm));
+    const offered = o.stormRate > 0 ? `offered ${o.stormRate} holds/s, ${r.storm.counts['storm-turns-skipped'] ?? 0} turns skipped` : 'closed loop';
+    out.push(...phaseLines(`HOLD STORM (${o.stormUsers} users, hold 1 seat → cancel, one date of ${o.stormSeats} seats, ${offered})`, r.storm));
     if (st) out.push(`  server         cpu ${pct(st.cpuAvgPct)} avg / ${pct(st.cpuPeakPct)} peak; rss ${num(st.rssPeakMb)} MB${st.meanBatch ? `; ${st.meanBatch.toFixed(1)} commands per group commit` : ''}`);
   }
   const b = r.baselines;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buyer, type BuyerContext } from './buyer';
-import { Semaphore, ack, mapLimit, signup } from './client';
+import { Semaphore, ack, mapLimit, signup, sleep } from './client';
 import type { FromWorker, SaleInit, ToWorker, VerifyResult } from './messages';
 import { runSocketsWorker } from './sockets-worker';
 import { LoadMeter, PhaseStats } from './stats';
@@ -102,10 +102,15 @@ async function sale(init: SaleInit): Promise<void> {
         stopping = false;
         ctx.stopped = new Promise<void>((r) => (stop = r));
         stormIds = { concertId: m.concertId, dateId: m.dateId };
-        const until = Date.now() + m.seconds * 1000;
         startProgress(stormStats);
         const stormers = buyers.filter((b) => b.socket?.connected).slice(0, m.users);
-        void Promise.all(stormers.map((b) => storm(b, m.concertId, m.dateId, until, stormStats, ctx))).then(() => {
+        void Promise.all(stormers.map((b) => enterStorm(b, m, stormStats, ctx)))
+          .then((sessions) => {
+            // Everyone admitted and watching: start the clock for all at once.
+            const until = Date.now() + m.seconds * 1000;
+            return Promise.all(sessions.flatMap((s) => (s ? [storm(s, m.perUserIntervalMs, until, stormStats)] : [])));
+          })
+          .then(() => {
           send({ type: 'phase', index: init.index, phase: 'storm', data: stormStats.toJSON(), load: endProgress() });
         });
         break;
@@ -123,14 +128,36 @@ async function sale(init: SaleInit): Promise<void> {
   };
 }
 
-/** Hold one seat, cancel it, repeat: durable date-room commands as fast as the server answers. */
-async function storm(b: Buyer, concertId: number, dateId: number, until: number, stats: PhaseStats, ctx: BuyerContext): Promise<void> {
-  const q = b.queue(concertId);
+async function enterStorm(b: Buyer, m: { concertId: number; dateId: number }, stats: PhaseStats, ctx: BuyerContext) {
+  const q = b.queue(m.concertId);
   const joined = await q.join(ctx.stopped, 0);
-  if (joined !== 'ACTIVE') return stats.count(`storm-join:${joined}`);
-  const session = await b.watch(dateId, q, stats);
-  if (!session) return;
+  if (joined !== 'ACTIVE') return void stats.count(`storm-join:${joined}`);
+  const session = await b.watch(m.dateId, q, stats);
+  return session ? { b, q, session, ctx } : undefined;
+}
+
+/**
+ * Hold one seat, cancel it, repeat: durable date-room commands, either as fast
+ * as the server answers (closed loop) or one hold per user every
+ * `perUserIntervalMs` (open loop: a fixed offered rate; a turn that comes while
+ * the last pair still runs is skipped and counted, so a slow server shows).
+ */
+async function storm(
+  { b, q, session, ctx }: NonNullable<Awaited<ReturnType<typeof enterStorm>>>,
+  every: number,
+  until: number,
+  stats: PhaseStats,
+): Promise<void> {
+  let next = Date.now() + Math.random() * every;
   while (Date.now() < until) {
+    if (every > 0) {
+      await sleep(next - Date.now());
+      next += every;
+      while (next < Date.now()) {
+        stats.count('storm-turns-skipped');
+        next += every;
+      }
+    }
     const held = await b.hold(session, q, stats, 1);
     if (typeof held === 'string') return stats.count(`storm-stop:${held}`);
     await b.cancel(held, stats);
