@@ -13,6 +13,8 @@ export interface PhaseReport {
   /** Commit → last watcher, per (date, version). */
   fanoutLast: Summary;
   commits: number;
+  /** Mean watchers reached per commit. */
+  watchersPerCommit: number;
   /** First → last receive of each queue:tick over all waiters. */
   tickSpread: Summary;
   ticks: number;
@@ -33,7 +35,11 @@ export function phaseReport(parts: { data: PhaseData; load: PhaseReport['generat
     else counts[k] = n;
   }
   const fanoutLast = new Hist();
-  for (const c of s.commits.values()) fanoutLast.add(c.maxRecv - c.at);
+  let reached = 0;
+  for (const c of s.commits.values()) {
+    fanoutLast.add(c.maxRecv - c.at);
+    reached += c.n;
+  }
   const tickSpread = new Hist();
   for (const t of s.ticks.values()) if (t.n > 1) tickSpread.add(t.max - t.min);
   const holds = s.rates.holds.rates();
@@ -53,6 +59,7 @@ export function phaseReport(parts: { data: PhaseData; load: PhaseReport['generat
     },
     fanoutLast: fanoutLast.summary(),
     commits: s.commits.size,
+    watchersPerCommit: s.commits.size ? reached / s.commits.size : 0,
     tickSpread: tickSpread.summary(),
     ticks: s.ticks.size,
     order: s.order,

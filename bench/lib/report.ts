@@ -38,7 +38,7 @@ function phaseLines(name: string, p: PhaseReport): string[] {
     `  seats:hold     all ${lat(l.hold)}`,
     `                 ok  ${lat(l.holdOk)}; ${num(p.rates.holdsPerSec)} holds/s mean, ${num(p.rates.holdsPeak)} peak; ${num(p.rates.holdAttemptsPerSec)} attempts/s`,
     `  fan-out        commit→each watcher ${lat(l.fanout)}`,
-    `                 commit→last watcher ${lat(p.fanoutLast)} over ${num(p.commits)} commits`,
+    `                 commit→last watcher ${lat(p.fanoutLast)} over ${num(p.commits)} commits, ${p.watchersPerCommit.toFixed(0)} watchers each on average`,
     `  wallet:charge  ${lat(l.charge)}`,
     `  payment:pay    ${lat(l.pay)}; ${num(p.rates.paymentsPerSec)}/s`,
     `  cancel         ${lat(l.cancel)}`,
