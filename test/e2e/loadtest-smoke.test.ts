@@ -1,4 +1,6 @@
-import { DEFAULTS, type LoadOptions } from '../../bench/lib/options';
+import { Hist } from '../../bench/lib/hist';
+import { DEFAULTS, parseOptions, type LoadOptions } from '../../bench/lib/options';
+import { WatchSession, newOrderStats } from '../../bench/lib/watch';
 import { runLoadtest } from '../../bench/lib/loadtest-run';
 import { textReport } from '../../bench/lib/report';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server';
@@ -69,3 +71,46 @@ it('a sale of 400 buyers for 50 seats keeps every invariant', async () => {
   expect(result.sale.order.deltas).toBeGreaterThan(0);
   expect(result.storm?.counts['holds']).toBeGreaterThan(0);
 }, 120_000);
+
+describe("the load generator's own checks", () => {
+  const delta = (version: number, number = 1, status: 'FREE' | 'HELD' | 'SOLD' = 'HELD') => ({ dateId: 7, version, seats: [{ number, status }] });
+
+  it('buffers deltas that race the seats:watch ack and drops those the snapshot includes', () => {
+    const stats = newOrderStats();
+    const s = new WatchSession(7, stats, 'b');
+    s.onChanged(delta(5, 1));
+    s.onChanged(delta(6, 2));
+    s.snapshot({ version: 5, seats: [1, 2, 3].map((number) => ({ number, status: number === 1 ? 'HELD' : 'FREE' })) });
+    s.onChanged(delta(7, 3, 'SOLD'));
+    expect(stats).toMatchObject({ deltas: 2, gaps: 0, outOfOrder: 0 });
+    expect(s.fingerprint()).toBe('HHS');
+    expect(s.free()).toEqual([]);
+  });
+
+  it('counts a gap and a duplicate as violations', () => {
+    const stats = newOrderStats();
+    const s = new WatchSession(7, stats, 'b');
+    s.snapshot({ version: 1, seats: [{ number: 1, status: 'FREE' }] });
+    s.onChanged(delta(3));
+    s.onChanged(delta(3));
+    expect(stats).toMatchObject({ gaps: 1, outOfOrder: 1 });
+    expect(s.broken).toBe(true);
+  });
+
+  it('keeps percentiles within about 1 % and merges across workers', () => {
+    const a = new Hist();
+    const b = new Hist();
+    for (let i = 1; i <= 1000; i++) (i % 2 ? a : b).add(i / 10);
+    const merged = Hist.from(a.toJSON()).merge(b.toJSON());
+    expect(merged.count).toBe(1000);
+    expect(merged.percentile(50)).toBeCloseTo(50, -0.3);
+    expect(Math.abs(merged.percentile(99) - 99) / 99).toBeLessThan(0.015);
+    expect(merged.max).toBe(100);
+  });
+
+  it('parses options and refuses unknown ones', () => {
+    expect(parseOptions(['--buyers', '20', '--no-baselines', '--baseline-engines=node'])).toMatchObject({ buyers: 20, baselines: false, baselineEngines: ['node'] });
+    expect(() => parseOptions(['--byers', '2'])).toThrow('unknown option --byers');
+    expect(() => parseOptions(['--per-worker', '25000'])).toThrow('19,900');
+  });
+});
