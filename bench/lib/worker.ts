@@ -110,9 +110,7 @@ async function sale(init: SaleInit): Promise<void> {
             const until = Date.now() + m.seconds * 1000;
             return Promise.all(sessions.flatMap((s) => (s ? [storm(s, m.perUserIntervalMs, until, stormStats)] : [])));
           })
-          .then(() => {
-          send({ type: 'phase', index: init.index, phase: 'storm', data: stormStats.toJSON(), load: endProgress() });
-        });
+          .then(() => send({ type: 'phase', index: init.index, phase: 'storm', data: stormStats.toJSON(), load: endProgress() }));
         break;
       }
       case 'verify':
