@@ -821,6 +821,19 @@ describe('main server (FAST_QUEUE, default TTLs)', () => {
       expect((await userState(main, user.id)).reservations).toBe(0);
     });
 
+    it('NOT_FOUND (404) for well-formed ids and seat numbers that name nothing, whatever their size (ids are opaque; only malformed ones are 400)', async () => {
+      const concert = await createConcert(main, { seats: 10 });
+      const dateId = concert.dates[0]!.id;
+      const user = await signup(main);
+      const qt = await activeToken(main, user, concert.id);
+      const s = await client(main, user.token);
+      expectHttpError(await http(main, 'GET', '/concerts/9999999999/dates', { token: user.token }), 404, 'NOT_FOUND');
+      expectAckError(await ask(s, 'concert:dates', { concertId: 9999999999 }), 'NOT_FOUND');
+      expectHttpError(await http(main, 'POST', '/reservations/9999999999/cancel', { token: user.token }), 404, 'NOT_FOUND');
+      expectAckError(await ask(s, 'seats:hold', { dateId, seatNumbers: [1_000_000], queueToken: qt }), 'NOT_FOUND');
+      expect(await liveSeats(main, dateId)).toEqual([]);
+    });
+
     it('FORBIDDEN (403): cancel or pay another user’s reservation; nothing changes', async () => {
       const concert = await createConcert(main, { price: 100 });
       const dateId = concert.dates[0]!.id;
