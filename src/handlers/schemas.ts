@@ -5,8 +5,11 @@ import addFormats from 'ajv-formats';
 export const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv, ['date-time']);
 
-export const MAX_ID = 2_147_483_647;
-export const id = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
+/**
+ * Any positive integer is a well-formed id; one past the database's range is
+ * simply unknown (NOT_FOUND), which the repositories answer without a query.
+ */
+export const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 export const queueToken = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 export const idempotencyKey = { type: 'string', minLength: 1, maxLength: 200 } as const;
 

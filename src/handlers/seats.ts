@@ -24,7 +24,7 @@ const validateHold = compile<Hold>(
     {
       dateId: id,
       queueToken,
-      seatNumbers: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 100_000 } },
+      seatNumbers: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
     },
     ['dateId', 'seatNumbers'],
   ),

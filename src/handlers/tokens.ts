@@ -72,7 +72,7 @@ export class Tokens {
     } catch {
       throw new AppError('QUEUE_TOKEN_INVALID', 'queue token invalid or expired');
     }
-    if (typeof payload === 'string' || payload['typ'] !== 'queue' || payload.sub !== String(userId)) {
+    if (typeof payload === 'string' || payload['typ'] !== 'queue' || String(payload.sub) !== String(userId)) {
       throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
     }
     const cid: unknown = payload['cid'];
@@ -82,8 +82,10 @@ export class Tokens {
   }
 }
 
+/** `sub` names the user id, as a string (RFC 7519) or, from some issuers, a number. */
 function parseId(sub: unknown): number {
-  const id = typeof sub === 'string' && /^[1-9]\d{0,9}$/.test(sub) ? Number(sub) : NaN;
+  const text = typeof sub === 'number' ? String(sub) : sub;
+  const id = typeof text === 'string' && /^[1-9]\d{0,9}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw new Error('subject is not a user id');
   return id;
 }

@@ -28,6 +28,10 @@ export interface DateInfo {
   startsAt: Date;
 }
 
+/** Ids are PostgreSQL integers: anything larger names nothing. */
+export const MAX_DB_ID = 2_147_483_647;
+export const isDbId = (id: number) => Number.isInteger(id) && id >= 1 && id <= MAX_DB_ID;
+
 const FREE_SEATS = `d.total_seats - (SELECT count(*) FROM reservation_seats rs WHERE rs.date_id = d.id AND rs.live)::int`;
 
 export class CatalogRepository {
@@ -47,6 +51,7 @@ export class CatalogRepository {
 
   /** Future dates of a concert, soonest first; null when the concert does not exist. */
   async listDates(concertId: number): Promise<DateSummary[] | null> {
+    if (!isDbId(concertId)) return null;
     const concert = await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] });
     if (!concert) return null;
     const rows = await this.db.sequelize.query<{ id: number; starts_at: Date; total_seats: number; free: number }>(
@@ -59,16 +64,19 @@ export class CatalogRepository {
   }
 
   async findDate(dateId: number): Promise<DateInfo | null> {
+    if (!isDbId(dateId)) return null;
     const date = await this.db.models.ConcertDate.findByPk(dateId, { attributes: ['id', 'concertId', 'startsAt'] });
     return date ? { id: date.id, concertId: date.concertId, startsAt: date.startsAt } : null;
   }
 
   async concertExists(concertId: number): Promise<boolean> {
+    if (!isDbId(concertId)) return false;
     return (await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] })) !== null;
   }
 
   /** Whether any future date of the concert has a FREE seat (committed state). */
   async hasFreeSeat(concertId: number): Promise<boolean> {
+    if (!isDbId(concertId)) return false;
     const [row] = await this.db.sequelize.query<{ free: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now() AND ${FREE_SEATS} > 0) AS free`,
       { type: QueryTypes.SELECT, replacements: { concertId } },

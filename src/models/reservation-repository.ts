@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { ReservationStatus, ReservationView } from '../handlers/events';
+import { isDbId } from './catalog-repository';
 
 export interface LoadedSeat {
   number: number;
@@ -40,6 +41,7 @@ export class ReservationRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   async loadDate(dateId: number): Promise<LoadedDate | null> {
+    if (!isDbId(dateId)) return null;
     const q = this.sequelize;
     const [date] = await q.query<{ id: number; concert_id: number; starts_at: Date; version: number }>(
       'SELECT id, concert_id, starts_at, version FROM concert_dates WHERE id = $1',
@@ -155,6 +157,7 @@ export class ReservationRepository {
   }
 
   async findOwner(reservationId: number): Promise<{ userId: number; dateId: number; concertId: number } | null> {
+    if (!isDbId(reservationId)) return null;
     const [row] = await this.sequelize.query<{ user_id: number; date_id: number; concert_id: number }>(
       'SELECT user_id, date_id, concert_id FROM reservations WHERE id = $1',
       { bind: [reservationId], type: QueryTypes.SELECT },
@@ -163,6 +166,7 @@ export class ReservationRepository {
   }
 
   async find(reservationId: number): Promise<ReservationView | null> {
+    if (!isDbId(reservationId)) return null;
     return (await this.query('r.id = $1', [reservationId]))[0] ?? null;
   }
 

@@ -11,13 +11,17 @@ export async function seedDemo(db: Database, catalog: CatalogRepository, now = D
     { title: 'Neon Nights Tour', venue: 'Busan Dream Arena', days: [10, 21] },
     { title: 'Quiet Strings Recital', venue: 'Daegu Concert House', days: [30] },
   ];
+  const dateIds: number[] = [];
   for (const demo of demos) {
-    await catalog.createConcert({
+    const { concert } = await catalog.createConcert({
       title: demo.title,
       venue: demo.venue,
       dates: demo.days.map((d) => ({ startsAt: at(d, 10), seats: { count: 50, price: 80_000, grade: 'R' } })),
     });
+    dateIds.push(...concert.dates.map((d) => d.id));
   }
-  // The front rows cost more: seats 1..10 of every demo date are VIP.
-  await db.sequelize.query(`UPDATE seats SET grade = 'VIP', price = 150000 WHERE number <= 10`);
+  // The front rows cost more: seats 1..10 of the demo dates (only those) are VIP.
+  await db.sequelize.query(`UPDATE seats SET grade = 'VIP', price = 150000 WHERE number <= 10 AND date_id IN (:dateIds)`, {
+    replacements: { dateIds },
+  });
 }
