@@ -1,16 +1,20 @@
 import type { Transaction } from 'sequelize';
 import type { Config } from '../config';
+import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Database } from '../models/database';
-import type { Command } from './command';
+import { IdempotencyRepository } from '../models/idempotency-repository';
+import { WalletRepository, type LedgerKind, type WalletView } from '../models/wallet-repository';
+import { defineCommand, type Command } from './command';
+import { compile, idempotencyKey, object } from './schemas';
+
+export type { LedgerKind, LedgerEntry, WalletView } from '../models/wallet-repository';
 
 export interface WalletDeps {
   config: Config;
   db: Database;
   log: Logger;
 }
-
-export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
 
 /** The money operations other features run inside their own transactions. */
 export interface WalletService {
@@ -43,10 +47,80 @@ export interface WalletModule {
   commands: Command[];
 }
 
-export function createWallet(_deps: WalletDeps): WalletModule {
-  const notYet = () => Promise.reject(new Error('wallet not implemented yet'));
-  return {
-    service: { debit: notYet, refund: notYet, idempotent: notYet },
-    commands: [],
+/** Idempotency scope of charges; a payment uses its own (e.g. 'payment:pay'), so one key never crosses features. */
+export const CHARGE_SCOPE = 'wallet:charge';
+/** wallet:get returns this many ledger rows unless `limit` asks for fewer or more (up to HISTORY_MAX). */
+export const HISTORY_DEFAULT = 50;
+export const HISTORY_MAX = 100;
+
+interface Charge {
+  amount: number;
+  idempotencyKey?: string;
+}
+
+interface WalletQuery {
+  limit?: number;
+}
+
+const validateWalletQuery = compile<WalletQuery>(object<WalletQuery>({ limit: { type: 'integer', minimum: 1, maximum: HISTORY_MAX } }));
+
+// Refunds and payments are not capped: money already paid always goes back, and a refunded balance stays payable.
+const UNCAPPED = Number.MAX_SAFE_INTEGER;
+
+export function createWallet({ config, db, log }: WalletDeps): WalletModule {
+  const wallets = new WalletRepository(db.sequelize);
+  const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }));
+  // The cap comes from config, so this schema is compiled once per app rather than at load.
+  const validateCharge = compile<Charge>(
+    object<Charge>({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']),
+  );
+
+  async function change(transaction: Transaction, userId: number, kind: LedgerKind, amount: number, reservationId: number | null, maxBalance: number) {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`wallet ${kind} amount must be a positive integer, got ${amount}`);
+    const balance = await wallets.apply(transaction, { userId, kind, amount, reservationId, maxBalance });
+    if (balance !== null) return balance;
+    const current = await wallets.balanceOf(transaction, userId);
+    if (current === null) throw notFound('user');
+    if (kind === 'PAYMENT') {
+      throw new AppError('INSUFFICIENT_BALANCE', 'balance is below the amount due', { balance: current, required: amount });
+    }
+    if (kind === 'CHARGE') {
+      throw new AppError('VALIDATION_FAILED', `the balance may not exceed ${maxBalance}`, {
+        errors: [{ path: '/amount', message: `would take the balance (${current}) over ${maxBalance}` }],
+        balance: current,
+        maxBalance,
+      });
+    }
+    throw new Error(`wallet ${kind} of ${amount} for user ${userId} changed nothing`);
+  }
+
+  const service: WalletService = {
+    debit: (transaction, userId, amount, reservationId) => change(transaction, userId, 'PAYMENT', amount, reservationId, UNCAPPED),
+    refund: (transaction, userId, amount, reservationId) => change(transaction, userId, 'REFUND', amount, reservationId, UNCAPPED),
+    idempotent: (userId, scope, key, request, run) => keys.run(userId, scope, key, request, run),
   };
+
+  const commands = [
+    defineCommand({
+      name: 'wallet:charge',
+      auth: 'user',
+      validate: validateCharge,
+      run: ({ amount, idempotencyKey: key }: Charge, ctx) =>
+        service.idempotent(ctx.userId, CHARGE_SCOPE, key, { amount }, async (transaction) => ({
+          balance: await change(transaction, ctx.userId, 'CHARGE', amount, null, config.walletMaxBalance),
+        })),
+    }),
+    defineCommand({
+      name: 'wallet:get',
+      auth: 'user',
+      validate: validateWalletQuery,
+      async run({ limit }: WalletQuery, ctx): Promise<WalletView> {
+        const view = await wallets.view(ctx.userId, limit ?? HISTORY_DEFAULT);
+        if (!view) throw notFound('user');
+        return view;
+      },
+    }),
+  ];
+
+  return { service, commands };
 }

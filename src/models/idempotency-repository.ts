@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { ForeignKeyConstraintError, QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import { AppError, notFound } from '../errors';
+import type { Logger } from '../logger';
+
+export interface IdempotencyOptions {
+  /** An answer is kept at least this long; older keys may be purged and then run again. */
+  retentionSeconds: number;
+  /** Per process, a keyed call purges expired keys first at most this often. */
+  purgeEveryMs: number;
+  /** Most keys one purge deletes; a full batch makes the next keyed call purge again. */
+  purgeBatch: number;
+}
+
+export const DEFAULT_IDEMPOTENCY: IdempotencyOptions = { retentionSeconds: 24 * 3600, purgeEveryMs: 60_000, purgeBatch: 1000 };
+
+/*
+ * The mechanism relies on READ COMMITTED: a duplicate's INSERT … ON CONFLICT
+ * waits for the first transaction, and its next statement must see the row the
+ * first one committed. Under REPEATABLE READ the duplicate would fail with a
+ * serialization error instead. It is PostgreSQL's default; we pin it anyway.
+ */
+const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };
+
+const CLAIM = `
+  INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1::int, $2::text, $3::text, $4::text)
+  ON CONFLICT (user_id, scope, key) DO NOTHING
+  RETURNING true AS claimed`;
+
+const FIND = `SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1::int AND scope = $2::text AND key = $3::text`;
+
+const REMEMBER = `
+  UPDATE idempotency_keys SET response = $4::jsonb
+   WHERE user_id = $1::int AND scope = $2::text AND key = $3::text
+  RETURNING response`;
+
+// SKIP LOCKED: two instances purging at once, or a purge meeting a live claim, never wait on each other.
+const PURGE = `
+  WITH gone AS (
+    DELETE FROM idempotency_keys k
+     USING (SELECT user_id, scope, key FROM idempotency_keys
+             WHERE created_at < now() - make_interval(secs => $1::int)
+             ORDER BY created_at LIMIT $2::int FOR UPDATE SKIP LOCKED) old
+     WHERE k.user_id = old.user_id AND k.scope = old.scope AND k.key = old.key
+    RETURNING 1
+  )
+  SELECT count(*)::int AS purged FROM gone`;
+
+/**
+ * Runs work at most once per (user, scope, key). The key row, the work and the
+ * stored answer share ONE transaction: concurrent duplicates block on the
+ * key's unique index until the first commits and then read its answer; if the
+ * work throws, everything rolls back, the key is free again, and failures are
+ * therefore never remembered.
+ */
+export class IdempotencyRepository {
+  private nextPurgeAt = 0;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly log: Logger,
+    private readonly options: IdempotencyOptions = DEFAULT_IDEMPOTENCY,
+  ) {}
+
+  async run<T>(userId: number, scope: string, key: string | undefined, request: unknown, work: (t: Transaction) => Promise<T>): Promise<T> {
+    if (key === undefined) return this.sequelize.transaction(READ_COMMITTED, work);
+    await this.purgeWhenDue();
+    const hash = requestHash(request);
+    return this.sequelize.transaction(READ_COMMITTED, async (transaction) => {
+      // A purge can delete the key between our conflict and our read; claiming again settles it.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (await this.claim(transaction, userId, scope, key, hash)) {
+          return this.remember(transaction, userId, scope, key, await work(transaction));
+        }
+        const stored = await this.sequelize.query<{ request_hash: string; response: unknown }>(FIND, {
+          type: QueryTypes.SELECT,
+          transaction,
+          bind: [userId, scope, key],
+        });
+        const row = stored[0];
+        if (!row) continue;
+        if (row.request_hash !== hash) {
+          throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
+        }
+        return row.response as T;
+      }
+      throw new Error('idempotency key vanished while being read, three times');
+    });
+  }
+
+  /** Deletes up to one batch of keys older than the retention; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const rows = await this.sequelize.query<{ purged: number }>(PURGE, {
+      type: QueryTypes.SELECT,
+      bind: [this.options.retentionSeconds, this.options.purgeBatch],
+    });
+    return rows[0]?.purged ?? 0;
+  }
+
+  private async claim(transaction: Transaction, userId: number, scope: string, key: string, hash: string): Promise<boolean> {
+    try {
+      const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, transaction, bind: [userId, scope, key, hash] });
+      return rows.length > 0;
+    } catch (err) {
+      // The only foreign key here is the user: a verified token naming a user this database does not have.
+      if (err instanceof ForeignKeyConstraintError) throw notFound('user');
+      throw err;
+    }
+  }
+
+  /** Stores the answer and hands back the stored copy, so the first caller and every repeat get the same JSON. */
+  private async remember<T>(transaction: Transaction, userId: number, scope: string, key: string, answer: T): Promise<T> {
+    const rows = await this.sequelize.query<{ response: unknown }>(REMEMBER, {
+      type: QueryTypes.SELECT,
+      transaction,
+      bind: [userId, scope, key, JSON.stringify(answer ?? null)],
+    });
+    return rows[0]?.response as T;
+  }
+
+  // Opportunistic, outside the request's transaction: no timer to own, and a failed purge never fails a request.
+  private async purgeWhenDue(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextPurgeAt) return;
+    this.nextPurgeAt = now + this.options.purgeEveryMs;
+    try {
+      if ((await this.purgeExpired()) >= this.options.purgeBatch) this.nextPurgeAt = 0;
+    } catch (err) {
+      this.log.warn({ err }, 'purging expired idempotency keys failed');
+    }
+  }
+}
+
+/** The request's fingerprint: SHA-256 of its canonical JSON (object keys sorted), so key order does not matter. */
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  // Through JSON first: Dates, toJSON() and undefined become what the wire would carry.
+  const text = JSON.stringify(value);
+  return text === undefined ? 'null' : sorted(JSON.parse(text) as unknown);
+}
+
+function sorted(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sorted).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    const record = value as Record<string, unknown>;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(record[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
