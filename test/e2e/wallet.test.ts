@@ -16,9 +16,8 @@ interface Transport {
 let server: TestServer;
 /** Small limits: WALLET_MAX_CHARGE 3,000 and WALLET_MAX_BALANCE 5,000. */
 let capped: TestServer;
-/** Second wallets on the same databases: the same SQL the apps run, reachable from the test. */
+/** A second wallet on the same database: the same SQL the app runs, reachable from the test. */
 let wallet: WalletService;
-let cappedWallet: WalletService;
 /** One connection per user, cached as a promise so concurrent first uses share it (and every one gets closed). */
 const sockets = new Map<string, Promise<Socket>>();
 const touched = new Map<number, TestServer>();
@@ -99,7 +98,6 @@ beforeAll(async () => {
   server = await startServer();
   capped = await startServer({ env: { WALLET_MAX_CHARGE: '3000', WALLET_MAX_BALANCE: '5000' } });
   wallet = createWallet({ config: server.config, db: server.db, log: createLogger('silent') }).service;
-  cappedWallet = createWallet({ config: capped.config, db: capped.db, log: createLogger('silent') }).service;
 });
 afterAll(async () => {
   for (const socket of await Promise.all(sockets.values())) socket.close();
@@ -193,7 +191,7 @@ describe('concurrent charges', () => {
   });
 });
 
-describe('wallet service (debit and refund inside a caller transaction)', () => {
+describe('debits from the payment code racing charges', () => {
   it('debits concurrently with charges: balance = charges − debits, never below zero, refused debits change nothing', async () => {
     const user = await newUser();
     const reservationId = await reservationOf(server, user.id);
@@ -214,59 +212,6 @@ describe('wallet service (debit and refund inside a caller transaction)', () => 
     await expectLedgerMatchesBalance(user.id);
   });
 
-  it('refuses a debit above the balance with INSUFFICIENT_BALANCE and leaves balance and ledger alone', async () => {
-    const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
-    await SOCKET.charge(server, user, { amount: 600 });
-    const refused = inTransaction(server, (tx) => wallet.debit(tx, user.id, 700, reservationId));
-    await expect(refused).rejects.toMatchObject({ code: 'INSUFFICIENT_BALANCE', details: { balance: 600, required: 700 } });
-    expect(await stateOf(user.id)).toEqual({ balance: 600, rows: 1, keys: 0 });
-  });
-
-  it('rolls a debit back with the caller transaction that failed after it', async () => {
-    const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
-    await HTTP.charge(server, user, { amount: 1000 });
-    const failing = inTransaction(server, async (tx) => {
-      expect(await wallet.debit(tx, user.id, 700, reservationId)).toBe(300);
-      throw new Error('seat confirmation failed');
-    });
-    await expect(failing).rejects.toThrow('seat confirmation failed');
-    expect(await stateOf(user.id)).toEqual({ balance: 1000, rows: 1, keys: 0 });
-  });
-
-  it('pays once per idempotency key inside idempotent(), and a failed attempt leaves the key free', async () => {
-    const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
-    const pay = () =>
-      wallet.idempotent(user.id, 'payment:pay', 'pay-1', { reservationId }, async (tx) => ({
-        balance: await wallet.debit(tx, user.id, 700, reservationId),
-      }));
-    await expect(pay()).rejects.toMatchObject({ code: 'INSUFFICIENT_BALANCE' });
-    expect(await stateOf(user.id)).toEqual({ balance: 0, rows: 0, keys: 0 });
-    // The same key under another scope is another key: a charge with 'pay-1' does not answer the payment.
-    expect(await SOCKET.charge(server, user, { amount: 1000 }, 'pay-1')).toEqual({ ok: true, data: { balance: 1000 } });
-    const answers = await Promise.all(Array.from({ length: 5 }, pay));
-    expect(answers).toEqual(Array.from({ length: 5 }, () => ({ balance: 300 })));
-    expect(await stateOf(user.id)).toEqual({ balance: 300, rows: 2, keys: 2 });
-    await expect(wallet.idempotent(user.id, 'payment:pay', 'pay-1', { reservationId: reservationId + 1 }, async () => 'x')).rejects.toMatchObject({
-      code: 'IDEMPOTENCY_CONFLICT',
-    });
-  });
-
-  it('refunds with a REFUND ledger row and returns the balance after', async () => {
-    const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
-    await HTTP.charge(server, user, { amount: 1000 });
-    expect(await inTransaction(server, (tx) => wallet.debit(tx, user.id, 700, reservationId))).toBe(300);
-    expect(await inTransaction(server, (tx) => wallet.refund(tx, user.id, 700, reservationId))).toBe(1000);
-    const [rows] = await server.db.sequelize.query('SELECT kind, amount, reservation_id FROM wallet_ledger WHERE user_id = $1 ORDER BY id', { bind: [user.id] });
-    expect(rows).toEqual([
-      { kind: 'CHARGE', amount: 1000, reservation_id: null },
-      { kind: 'PAYMENT', amount: 700, reservation_id: reservationId },
-      { kind: 'REFUND', amount: 700, reservation_id: reservationId },
-    ]);
-  });
 });
 
 describe('GET /wallets/me and wallet:get', () => {
@@ -341,14 +286,6 @@ describe('the balance cap (WALLET_MAX_BALANCE)', () => {
     expect(await stateOf(user.id, capped)).toEqual({ balance: 5000, rows: 2, keys: 1 });
   });
 
-  it('refunds past the cap: money already paid always goes back', async () => {
-    const user = await newUser(capped);
-    const reservationId = await reservationOf(capped, user.id);
-    await HTTP.charge(capped, user, { amount: 3000 });
-    await inTransaction(capped, (tx) => cappedWallet.debit(tx, user.id, 1000, reservationId));
-    await HTTP.charge(capped, user, { amount: 3000 });
-    expect(await inTransaction(capped, (tx) => cappedWallet.refund(tx, user.id, 1000, reservationId))).toBe(6000);
-  });
 });
 
 it('leaves every wallet this file touched with a ledger that sums to its balance', async () => {

@@ -1,0 +1,116 @@
+import { QueryTypes, type Transaction } from 'sequelize';
+import { loadConfig } from '../../src/config';
+import { createWallet, type WalletModule } from '../../src/handlers/wallet';
+import type { Command } from '../../src/handlers/command';
+import { createLogger } from '../../src/logger';
+import { CatalogRepository } from '../../src/models/catalog-repository';
+import { openDatabase, type Database } from '../../src/models/database';
+import { testDatabaseUrl } from '../support/env';
+
+// WalletService as the payment code calls it, against the run's real PostgreSQL (no server, no mocks).
+let db: Database;
+let wallet: WalletModule;
+const log = createLogger('silent');
+
+beforeAll(async () => {
+  db = await openDatabase(testDatabaseUrl(), 6);
+  wallet = createWallet({ config: loadConfig({ WALLET_MAX_CHARGE: '3000', WALLET_MAX_BALANCE: '5000' }), db, log });
+});
+afterAll(() => db.close());
+
+const service = () => wallet.service;
+const inTransaction = <T>(work: (t: Transaction) => Promise<T>) => db.sequelize.transaction(work);
+
+async function charge(userId: number, amount: number, idempotencyKey?: string): Promise<unknown> {
+  const command = wallet.commands.find((c) => c.name === 'wallet:charge') as Command;
+  const input = idempotencyKey === undefined ? { amount } : { amount, idempotencyKey };
+  if (!command.validate(input)) throw new Error('invalid charge in the test');
+  return command.run(input, { userId, log });
+}
+
+async function userWithReservation(): Promise<{ userId: number; reservationId: number }> {
+  const userId = (await db.models.User.create({ name: 'wallet-service' })).id;
+  const { concert } = await new CatalogRepository(db).createConcert({
+    title: 'Wallet service test',
+    venue: 'Hall',
+    dates: [{ startsAt: new Date(Date.now() + 86_400_000).toISOString(), seats: { count: 1, price: 700 } }],
+  });
+  const [row] = await db.sequelize.query<{ id: number }>(
+    `INSERT INTO reservations (user_id, date_id, concert_id, status, total, expires_at)
+     VALUES ($1, $2, $3, 'HELD', 700, now() + interval '5 minutes') RETURNING id`,
+    { type: QueryTypes.SELECT, bind: [userId, concert.dates[0]!.id, concert.id] },
+  );
+  return { userId, reservationId: row!.id };
+}
+
+async function stateOf(userId: number) {
+  const [row] = await db.sequelize.query<{ balance: number; rows: number; keys: number }>(
+    `SELECT balance, (SELECT count(*)::int FROM wallet_ledger WHERE user_id = $1) AS rows,
+            (SELECT count(*)::int FROM idempotency_keys WHERE user_id = $1) AS keys
+       FROM users WHERE id = $1`,
+    { type: QueryTypes.SELECT, bind: [userId] },
+  );
+  return row;
+}
+
+it('refuses a debit above the balance with INSUFFICIENT_BALANCE and leaves balance and ledger alone', async () => {
+  const { userId, reservationId } = await userWithReservation();
+  await charge(userId, 600);
+  const refused = inTransaction((t) => service().debit(t, userId, 700, reservationId));
+  await expect(refused).rejects.toMatchObject({ code: 'INSUFFICIENT_BALANCE', details: { balance: 600, required: 700 } });
+  expect(await stateOf(userId)).toEqual({ balance: 600, rows: 1, keys: 0 });
+});
+
+it('rolls a debit back with the caller transaction that failed after it', async () => {
+  const { userId, reservationId } = await userWithReservation();
+  await charge(userId, 1000);
+  const failing = inTransaction(async (t) => {
+    expect(await service().debit(t, userId, 700, reservationId)).toBe(300);
+    throw new Error('seat confirmation failed');
+  });
+  await expect(failing).rejects.toThrow('seat confirmation failed');
+  expect(await stateOf(userId)).toEqual({ balance: 1000, rows: 1, keys: 0 });
+});
+
+it('pays once per idempotency key inside idempotent(), and a failed attempt leaves the key free', async () => {
+  const { userId, reservationId } = await userWithReservation();
+  const pay = () =>
+    service().idempotent(userId, 'payment:pay', 'pay-1', { reservationId }, async (t) => ({
+      balance: await service().debit(t, userId, 700, reservationId),
+    }));
+  await expect(pay()).rejects.toMatchObject({ code: 'INSUFFICIENT_BALANCE' });
+  expect(await stateOf(userId)).toEqual({ balance: 0, rows: 0, keys: 0 });
+  // The same key under another scope is another key: a charge with 'pay-1' does not answer the payment.
+  expect(await charge(userId, 1000, 'pay-1')).toEqual({ balance: 1000 });
+  expect(await Promise.all(Array.from({ length: 5 }, pay))).toEqual(Array.from({ length: 5 }, () => ({ balance: 300 })));
+  expect(await stateOf(userId)).toEqual({ balance: 300, rows: 2, keys: 2 });
+  const other = service().idempotent(userId, 'payment:pay', 'pay-1', { reservationId: reservationId + 1 }, async () => 'x');
+  await expect(other).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+});
+
+it('refunds with a REFUND ledger row naming the reservation, past the balance cap too', async () => {
+  const { userId, reservationId } = await userWithReservation();
+  await charge(userId, 3000);
+  expect(await inTransaction((t) => service().debit(t, userId, 1000, reservationId))).toBe(2000);
+  await charge(userId, 3000);
+  await expect(charge(userId, 1)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { maxBalance: 5000 } });
+  expect(await inTransaction((t) => service().refund(t, userId, 1000, reservationId))).toBe(6000);
+  const rows = await db.sequelize.query('SELECT kind, amount, balance_after, reservation_id FROM wallet_ledger WHERE user_id = $1 ORDER BY id', {
+    type: QueryTypes.SELECT,
+    bind: [userId],
+  });
+  expect(rows).toEqual([
+    { kind: 'CHARGE', amount: 3000, balance_after: 3000, reservation_id: null },
+    { kind: 'PAYMENT', amount: 1000, balance_after: 2000, reservation_id: reservationId },
+    { kind: 'CHARGE', amount: 3000, balance_after: 5000, reservation_id: null },
+    { kind: 'REFUND', amount: 1000, balance_after: 6000, reservation_id: reservationId },
+  ]);
+});
+
+it('refuses amounts that are not positive safe integers as a programming error, changing nothing', async () => {
+  const { userId, reservationId } = await userWithReservation();
+  for (const amount of [0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+    await expect(inTransaction((t) => service().refund(t, userId, amount, reservationId))).rejects.toThrow('positive integer');
+  }
+  expect(await stateOf(userId)).toEqual({ balance: 0, rows: 0, keys: 0 });
+});
