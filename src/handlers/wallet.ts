@@ -26,11 +26,14 @@ export interface WalletService {
   /** Credits `amount` inside `transaction` (ledger REFUND). Returns the balance after. */
   refund(transaction: Transaction, userId: number, amount: number, reservationId: number): Promise<number>;
   /**
-   * Runs `run` at most once per (user, scope, key): a repeat with the same
+   * Runs `run` at most once per (user, key): a repeat with the same scope and
    * request returns the first answer, also when repeats arrive concurrently;
-   * the same key with a different request is IDEMPOTENCY_CONFLICT. Without a
+   * the same key with a different request, or under another scope (a key
+   * used for a charge, then for a payment), is IDEMPOTENCY_CONFLICT. Only
+   * successes are recorded: if `run` throws, the key stays free. Without a
    * key, just runs. `run` gets the transaction that records the key, so work
-   * done in it commits together with the recorded answer.
+   * done in it commits together with the recorded answer. The answer is
+   * stored as JSON and returned as stored, to the first caller too.
    */
   idempotent<T>(
     userId: number,
@@ -47,7 +50,7 @@ export interface WalletModule {
   commands: Command[];
 }
 
-/** Idempotency scope of charges; a payment uses its own (e.g. 'payment:pay'), so one key never crosses features. */
+/** Idempotency scope of charges. A payment uses 'payment:pay': a key recorded under one scope conflicts under the other. */
 export const CHARGE_SCOPE = 'wallet:charge';
 /** wallet:get returns this many ledger rows unless `limit` asks for fewer or more (up to HISTORY_MAX). */
 export const HISTORY_DEFAULT = 50;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/001-initial';
+import * as idempotencyKeyPerUser from './migrations/002-idempotency-key-per-user';
 import { defineModels, type Models } from './models';
 
 // Balances and versions are bigint columns holding values far below 2^53: read them as numbers.
@@ -19,7 +20,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const MIGRATIONS = [{ name: '001-initial', ...initial }];
+const MIGRATIONS = [{ name: '001-initial', ...initial }, { name: '002-idempotency-key-per-user', ...idempotencyKeyPerUser }];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;
 

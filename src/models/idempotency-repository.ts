@@ -24,30 +24,32 @@ const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMI
 
 const CLAIM = `
   INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1::int, $2::text, $3::text, $4::text)
-  ON CONFLICT (user_id, scope, key) DO NOTHING
+  ON CONFLICT (user_id, key) DO NOTHING
   RETURNING true AS claimed`;
 
-const FIND = `SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1::int AND scope = $2::text AND key = $3::text`;
+const FIND = `SELECT scope, request_hash, response FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text`;
 
 const REMEMBER = `
-  UPDATE idempotency_keys SET response = $4::jsonb
-   WHERE user_id = $1::int AND scope = $2::text AND key = $3::text
+  UPDATE idempotency_keys SET response = $3::jsonb
+   WHERE user_id = $1::int AND key = $2::text
   RETURNING response`;
 
 // SKIP LOCKED: two instances purging at once, or a purge meeting a live claim, never wait on each other.
 const PURGE = `
   WITH gone AS (
     DELETE FROM idempotency_keys k
-     USING (SELECT user_id, scope, key FROM idempotency_keys
+     USING (SELECT user_id, key FROM idempotency_keys
              WHERE created_at < now() - make_interval(secs => $1::int)
              ORDER BY created_at LIMIT $2::int FOR UPDATE SKIP LOCKED) old
-     WHERE k.user_id = old.user_id AND k.scope = old.scope AND k.key = old.key
+     WHERE k.user_id = old.user_id AND k.key = old.key
     RETURNING 1
   )
   SELECT count(*)::int AS purged FROM gone`;
 
 /**
- * Runs work at most once per (user, scope, key). The key row, the work and the
+ * Runs work at most once per (user, key). A key names one request of one user
+ * whatever the command: the scope (the command) is part of the request, so the
+ * same key under another scope is IDEMPOTENCY_CONFLICT. The key row, the work and the
  * stored answer share ONE transaction: concurrent duplicates block on the
  * key's unique index until the first commits and then read its answer; if the
  * work throws, everything rolls back, the key is free again, and failures are
@@ -70,16 +72,16 @@ export class IdempotencyRepository {
       // A purge can delete the key between our conflict and our read; claiming again settles it.
       for (let attempt = 0; attempt < 3; attempt++) {
         if (await this.claim(transaction, userId, scope, key, hash)) {
-          return this.remember(transaction, userId, scope, key, await work(transaction));
+          return this.remember(transaction, userId, key, await work(transaction));
         }
-        const stored = await this.sequelize.query<{ request_hash: string; response: unknown }>(FIND, {
+        const stored = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown }>(FIND, {
           type: QueryTypes.SELECT,
           transaction,
-          bind: [userId, scope, key],
+          bind: [userId, key],
         });
         const row = stored[0];
         if (!row) continue;
-        if (row.request_hash !== hash) {
+        if (row.scope !== scope || row.request_hash !== hash) {
           throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
         }
         return row.response as T;
@@ -109,11 +111,11 @@ export class IdempotencyRepository {
   }
 
   /** Stores the answer and hands back the stored copy, so the first caller and every repeat get the same JSON. */
-  private async remember<T>(transaction: Transaction, userId: number, scope: string, key: string, answer: T): Promise<T> {
+  private async remember<T>(transaction: Transaction, userId: number, key: string, answer: T): Promise<T> {
     const rows = await this.sequelize.query<{ response: unknown }>(REMEMBER, {
       type: QueryTypes.SELECT,
       transaction,
-      bind: [userId, scope, key, JSON.stringify(answer ?? null)],
+      bind: [userId, key, JSON.stringify(answer ?? null)],
     });
     return rows[0]?.response as T;
   }

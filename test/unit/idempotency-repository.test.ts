@@ -55,9 +55,9 @@ describe('IdempotencyRepository.run', () => {
     const repo = new IdempotencyRepository(db.sequelize, log);
     let runs = 0;
     const work = async () => ({ n: ++runs, at: new Date('2030-01-01T00:00:00Z') });
-    const first = await repo.run(userId, 'unit:json', 'k1', { a: 1 }, work);
+    const first = await repo.run(userId, 'unit:json', 'k-json', { a: 1 }, work);
     expect(first).toEqual({ n: 1, at: '2030-01-01T00:00:00.000Z' });
-    expect(await repo.run(userId, 'unit:json', 'k1', { a: 1 }, work)).toEqual(first);
+    expect(await repo.run(userId, 'unit:json', 'k-json', { a: 1 }, work)).toEqual(first);
     expect(runs).toBe(1);
   });
 
@@ -74,14 +74,14 @@ describe('IdempotencyRepository.run', () => {
 
   it('frees the key when the work throws, and rolls back what the work wrote in the transaction', async () => {
     const repo = new IdempotencyRepository(db.sequelize, log);
-    const failing = repo.run(userId, 'unit:fail', 'k', {}, async (t) => {
+    const failing = repo.run(userId, 'unit:fail', 'k-fail', {}, async (t) => {
       await db.sequelize.query('UPDATE users SET name = $2 WHERE id = $1', { bind: [userId, 'changed'], transaction: t });
       throw new Error('work failed');
     });
     await expect(failing).rejects.toThrow('work failed');
-    expect(await keyExists('unit:fail', 'k')).toBe(false);
+    expect(await keyExists('unit:fail', 'k-fail')).toBe(false);
     expect((await db.models.User.findByPk(userId))?.name).toBe('idempotency-unit');
-    expect(await repo.run(userId, 'unit:fail', 'k', {}, async () => 'second try')).toBe('second try');
+    expect(await repo.run(userId, 'unit:fail', 'k-fail', {}, async () => 'second try')).toBe('second try');
   });
 
   it('makes concurrent duplicates wait in PostgreSQL for the first and share its answer', async () => {
@@ -91,13 +91,13 @@ describe('IdempotencyRepository.run', () => {
     let release!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const first = repo.run(userId, 'unit:race', 'k', { v: 1 }, async () => {
+    const first = repo.run(userId, 'unit:race', 'k-race', { v: 1 }, async () => {
       entered();
       await gate;
       return { run: ++runs };
     });
     await inside;
-    const duplicates = [1, 2, 3].map(() => repo.run(userId, 'unit:race', 'k', { v: 1 }, async () => ({ run: ++runs })));
+    const duplicates = [1, 2, 3].map(() => repo.run(userId, 'unit:race', 'k-race', { v: 1 }, async () => ({ run: ++runs })));
     // Release only once all three are blocked on the key's unique index: a condition, not a sleep.
     const deadline = Date.now() + 20_000;
     while ((await claimsWaitingOnLocks()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -107,24 +107,41 @@ describe('IdempotencyRepository.run', () => {
     expect(runs).toBe(1);
   });
 
-  it('answers IDEMPOTENCY_CONFLICT for the same key with another request, and keeps scopes apart', async () => {
+  it('answers IDEMPOTENCY_CONFLICT for the same key with another request or under another scope', async () => {
     const repo = new IdempotencyRepository(db.sequelize, log);
-    await repo.run(userId, 'unit:scope-a', 'k', { v: 1 }, async () => 'a');
-    await expect(repo.run(userId, 'unit:scope-a', 'k', { v: 2 }, async () => 'x')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    expect(await repo.run(userId, 'unit:scope-b', 'k', { v: 2 }, async () => 'b')).toBe('b');
+    expect(await repo.run(userId, 'unit:scope-a', 'k-scope', { v: 1 }, async () => 'a')).toBe('a');
+    await expect(repo.run(userId, 'unit:scope-a', 'k-scope', { v: 2 }, async () => 'x')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(repo.run(userId, 'unit:scope-b', 'k-scope', { v: 1 }, async () => 'b')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    expect(await repo.run(userId, 'unit:scope-a', 'k-scope', { v: 1 }, async () => 'again')).toBe('a');
+  });
+
+  it('gives a key to one of two concurrent commands: the other gets IDEMPOTENCY_CONFLICT', async () => {
+    const repo = new IdempotencyRepository(db.sequelize, log);
+    let runs = 0;
+    const outcomes = await Promise.allSettled(
+      ['unit:charge', 'unit:pay', 'unit:charge', 'unit:pay'].map((scope) => repo.run(userId, scope, 'k-cross', {}, async () => ({ scope, run: ++runs }))),
+    );
+    expect(runs).toBe(1);
+    const won = outcomes.find((o) => o.status === 'fulfilled');
+    const winner = won?.status === 'fulfilled' ? won.value.scope : undefined;
+    outcomes.forEach((o, i) => {
+      const scope = i % 2 === 0 ? 'unit:charge' : 'unit:pay';
+      if (scope === winner) expect(o).toEqual({ status: 'fulfilled', value: { scope: winner, run: 1 } });
+      else expect(o).toMatchObject({ status: 'rejected', reason: { code: 'IDEMPOTENCY_CONFLICT' } });
+    });
   });
 
   it('answers NOT_FOUND for a user the database does not have', async () => {
     const repo = new IdempotencyRepository(db.sequelize, log);
-    await expect(repo.run(2_000_000_000, 'unit:ghost', 'k', {}, async () => 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(repo.run(2_000_000_000, 'unit:ghost', 'k-ghost', {}, async () => 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 
 describe('retention', () => {
   it('still answers a 23-hour-old key from its stored answer', async () => {
-    await insertKey('unit:kept', 'k', 23, { v: 1 }, { stored: 'yes' });
+    await insertKey('unit:kept', 'k-kept', 23, { v: 1 }, { stored: 'yes' });
     const repo = new IdempotencyRepository(db.sequelize, log);
-    expect(await repo.run(userId, 'unit:kept', 'k', { v: 1 }, async () => ({ stored: 'no' }))).toEqual({ stored: 'yes' });
+    expect(await repo.run(userId, 'unit:kept', 'k-kept', { v: 1 }, async () => ({ stored: 'no' }))).toEqual({ stored: 'yes' });
   });
 
   it('purges keys past 24 hours on the first keyed call, then at most once per interval', async () => {
@@ -142,12 +159,12 @@ describe('retention', () => {
   });
 
   it('purges in bounded batches', async () => {
-    for (let i = 0; i < 5; i++) await insertKey('unit:batch', `old-${i}`, 30);
+    for (let i = 0; i < 5; i++) await insertKey('unit:batch', `batch-${i}`, 30);
     const repo = new IdempotencyRepository(db.sequelize, log, { ...DEFAULT_IDEMPOTENCY, purgeBatch: 2 });
     expect(await repo.purgeExpired()).toBe(2);
     let rounds = 1;
     while ((await repo.purgeExpired()) > 0) rounds++;
     expect(rounds).toBeGreaterThanOrEqual(3);
-    for (let i = 0; i < 5; i++) expect(await keyExists('unit:batch', `old-${i}`)).toBe(false);
+    for (let i = 0; i < 5; i++) expect(await keyExists('unit:batch', `batch-${i}`)).toBe(false);
   });
 });

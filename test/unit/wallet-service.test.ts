@@ -80,12 +80,16 @@ it('pays once per idempotency key inside idempotent(), and a failed attempt leav
     }));
   await expect(pay()).rejects.toMatchObject({ code: 'INSUFFICIENT_BALANCE' });
   expect(await stateOf(userId)).toEqual({ balance: 0, rows: 0, keys: 0 });
-  // The same key under another scope is another key: a charge with 'pay-1' does not answer the payment.
-  expect(await charge(userId, 1000, 'pay-1')).toEqual({ balance: 1000 });
+  expect(await charge(userId, 1000, 'charge-1')).toEqual({ balance: 1000 });
   expect(await Promise.all(Array.from({ length: 5 }, pay))).toEqual(Array.from({ length: 5 }, () => ({ balance: 300 })));
   expect(await stateOf(userId)).toEqual({ balance: 300, rows: 2, keys: 2 });
   const other = service().idempotent(userId, 'payment:pay', 'pay-1', { reservationId: reservationId + 1 }, async () => 'x');
   await expect(other).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+  // A key names one request whatever the command: the payment's key cannot charge, the charge's cannot pay.
+  await expect(charge(userId, 1000, 'pay-1')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+  const payWithChargeKey = service().idempotent(userId, 'payment:pay', 'charge-1', { reservationId }, async () => 'x');
+  await expect(payWithChargeKey).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+  expect(await stateOf(userId)).toEqual({ balance: 300, rows: 2, keys: 2 });
 });
 
 it('refunds with a REFUND ledger row naming the reservation, past the balance cap too', async () => {
