@@ -32,7 +32,7 @@ export const PRESET: Partial<LoadOptions> = {
   stormUsers: 500,
   // DESIGN.md's target: hold p99 ≤ 25 ms at 2,000 attempts/s; a server that cannot keep up skips turns (counted).
   stormRate: 2000,
-  stormSeats: 2000,
+  stormSeats: 20_000,
   baselines: true,
 };
 

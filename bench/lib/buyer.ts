@@ -3,7 +3,7 @@ import { ack, connect, rng, sleep, type Semaphore } from './client';
 import type { LoadOptions } from './options';
 import { QueueEntry } from './queue-client';
 import type { PhaseStats } from './stats';
-import { WatchSession, type Delta } from './watch';
+import { WatchSession, type Delta, type SeatSource } from './watch';
 
 /** What every buyer of one worker shares. */
 export interface BuyerContext {
@@ -185,7 +185,7 @@ export class Buyer {
   }
 
   /** Holds 1..K FREE seats from the live map; a fresh pick after each SEAT_UNAVAILABLE. */
-  async hold(session: WatchSession, q: QueueEntry, stats: PhaseStats, maxSeats = this.ctx.options.maxSeats): Promise<any> {
+  async hold(session: SeatSource, q: QueueEntry, stats: PhaseStats, maxSeats = this.ctx.options.maxSeats): Promise<any> {
     const o = this.ctx.options;
     for (let attempt = 0; attempt <= o.holdRetries; attempt++) {
       if (this.ctx.isStopping()) return 'stopped';

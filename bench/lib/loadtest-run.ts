@@ -174,7 +174,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       const stormP = pool.collect('phase');
       const users = Math.min(o.stormUsers, o.buyers);
       const perUserIntervalMs = o.stormRate > 0 ? (users / o.stormRate) * 1000 : 0;
-      for (let i = 0; i < workers; i++) pool.send(i, { type: 'storm', concertId: storm.id, dateId: stormDate.id, users: Math.ceil(users / workers), seconds: o.stormS, perUserIntervalMs });
+      for (let i = 0; i < workers; i++) pool.send(i, { type: 'storm', concertId: storm.id, dateId: stormDate.id, users: Math.ceil(users / workers), seconds: o.stormS, perUserIntervalMs, watchers: Math.ceil(o.stormWatchers / workers), seats: o.stormSeats });
       const ticker = setInterval(() => progress(line('storm', stormStart)), 1000);
       const parts = await stormP.finally(() => clearInterval(ticker));
       stormReport = phaseReport(parts, (Date.now() - stormStart) / 1000);

@@ -32,7 +32,7 @@ export type ToWorker =
   | SocketsInit
   | { type: 'start'; t0: number }
   | { type: 'stop' }
-  | { type: 'storm'; concertId: number; dateId: number; users: number; seconds: number; perUserIntervalMs: number }
+  | { type: 'storm'; concertId: number; dateId: number; users: number; seconds: number; perUserIntervalMs: number; watchers: number; seats: number }
   | { type: 'verify' }
   | { type: 'report' }
   | { type: 'close' };

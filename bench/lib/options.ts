@@ -34,6 +34,8 @@ export interface LoadOptions {
   stormSeats: number;
   /** Offered hold attempts per second over all storm users (0 = closed loop, as fast as acks return). */
   stormRate: number;
+  /** Storm users who watch the hot date (the rest pick seats blind): the generator cannot absorb every delta to every storm user. */
+  stormWatchers: number;
   baselines: boolean;
   baselineEngines: ('uws' | 'node')[];
   baselineSeconds: number;
@@ -79,6 +81,7 @@ export const DEFAULTS: LoadOptions = {
   stormUsers: 200,
   stormSeats: 10_000,
   stormRate: 0,
+  stormWatchers: 20,
   baselines: false,
   baselineEngines: ['uws', 'node'],
   baselineSeconds: 3,
@@ -123,6 +126,7 @@ const HELP: Record<string, string> = {
   'storm-s': 'hold storm after the sale: seconds of hold→cancel loops on one hot date (0 = off)',
   'storm-users': 'users in the hold storm',
   'storm-seats': 'seats of the storm date',
+  'storm-watchers': 'storm users who also watch the hot date (fan-out under the storm); the others pick random seats blind',
   'storm-rate': 'offered holds/s over all storm users (0 = closed loop); a user whose last hold→cancel is still running skips its turn (counted)',
   baselines: 'measure raw socket.io and raw PostgreSQL in the same run (--no-baselines to skip)',
   'baseline-engines': 'comma list: uws,node',

@@ -1,6 +1,7 @@
 import type { Summary } from './hist';
 import type { LoadResult } from './loadtest-run';
 import type { PhaseReport } from './phase-report';
+import type { ServerUsage } from './server-metrics';
 
 const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(1) : v.toFixed(0)) : '–');
 const num = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
@@ -24,6 +25,17 @@ export function ratios(r: LoadResult) {
     fanoutLastP99VsRaw: sock ? r.sale.fanoutLast.p99 / sock.lastRecipient.p99 : NaN,
     socketBaseline: sock,
   };
+}
+
+const SERVER_SIDE = ['queue:join', 'seats:watch', 'seats:hold', 'reservation:cancel', 'wallet:charge', 'payment:pay'];
+
+function serverSide(u: ServerUsage | undefined): string {
+  if (!u) return '';
+  const parts = SERVER_SIDE.flatMap((c) => {
+    const x = u.commands[c];
+    return x ? [`${c} ${ms(x.p50Ms)} / ${ms(x.p99Ms)}`] : [];
+  });
+  return parts.length ? `  server-side    ok replies, p50 / p99 ms from tix_command_duration_seconds buckets: ${parts.join('; ')}` : '';
 }
 
 function phaseLines(name: string, p: PhaseReport): string[] {
@@ -60,12 +72,14 @@ export function textReport(r: LoadResult): string {
     `signup         ${num(r.signup.users)} users in ${r.signup.seconds.toFixed(1)} s${Object.keys(r.signup.errors).length ? `; errors ${kv(r.signup.errors)}` : ''}`,
     ...phaseLines('SALE', r.sale),
     `  server         cpu ${pct(su.cpuAvgPct)} avg / ${pct(su.cpuPeakPct)} peak; rss ${num(su.rssPeakMb)} MB peak (${num(su.rssStartMb)} at start); sockets ${num(su.socketsPeak)} peak; loop p99 ≤${ms(su.loopLagP99PeakMs)} ms${su.meanBatch ? `; ${su.meanBatch.toFixed(1)} commands per group commit` : ''}`,
-  ];
+    serverSide(su),
+  ].filter(Boolean);
   if (r.storm) {
     const st = r.serverUsage.storm;
     const offered = o.stormRate > 0 ? `offered ${o.stormRate} holds/s, ${r.storm.counts['storm-turns-skipped'] ?? 0} turns skipped` : 'closed loop';
-    out.push(...phaseLines(`HOLD STORM (${o.stormUsers} users, hold 1 seat → cancel, one date of ${o.stormSeats} seats, ${offered})`, r.storm));
+    out.push(...phaseLines(`HOLD STORM (${o.stormUsers} users, hold 1 seat → cancel, one date of ${o.stormSeats} seats, ${o.stormWatchers} of them watching, ${offered})`, r.storm));
     if (st) out.push(`  server         cpu ${pct(st.cpuAvgPct)} avg / ${pct(st.cpuPeakPct)} peak; rss ${num(st.rssPeakMb)} MB${st.meanBatch ? `; ${st.meanBatch.toFixed(1)} commands per group commit` : ''}`);
+    if (serverSide(st)) out.push(serverSide(st));
   }
   const b = r.baselines;
   if (b) {

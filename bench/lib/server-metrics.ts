@@ -7,6 +7,15 @@ export interface ServerSample {
   loopLagP99: number;
   batchSum: number;
   batchCount: number;
+  /** tix_command_duration_seconds cumulative buckets: `command outcome` → le (s) → count. */
+  commands: Map<string, Map<number, number>>;
+}
+
+/** Server-side latency of one command (ok outcome), from the histogram buckets: coarse but free of network and generator delay. */
+export interface CommandLatency {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
 }
 
 export interface ServerUsage {
@@ -19,6 +28,8 @@ export interface ServerUsage {
   loopLagP99PeakMs: number;
   /** Commands per group-commit transaction over the window (tix_date_room_batch_size), when exported. */
   meanBatch?: number;
+  /** Server-side latency per command over the window (ok replies). */
+  commands: Record<string, CommandLatency>;
   error?: string;
 }
 
@@ -39,8 +50,51 @@ export async function sampleServer(url: string): Promise<ServerSample> {
     loopLagP99: value(text, 'nodejs_eventloop_lag_p99_seconds') ?? NaN,
     batchSum: value(text, 'tix_date_room_batch_size_sum') ?? 0,
     batchCount: value(text, 'tix_date_room_batch_size_count') ?? 0,
+    commands: commandBuckets(text),
   };
 }
+
+function commandBuckets(text: string): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  const re = /^tix_command_duration_seconds_bucket\{([^}]*)\} ([0-9.eE+-]+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (labels['outcome'] !== 'ok') continue;
+    const le = labels['le'] === '+Inf' ? Infinity : Number(labels['le']);
+    const key = String(labels['command']);
+    if (!out.has(key)) out.set(key, new Map());
+    out.get(key)?.set(le, Number(m[2]));
+  }
+  return out;
+}
+
+/** Percentiles of the commands run between two samples, interpolated inside the histogram's buckets. */
+export function commandLatency(a: ServerSample, b: ServerSample): Record<string, CommandLatency> {
+  const out: Record<string, CommandLatency> = {};
+  for (const [command, after] of b.commands) {
+    const before = a.commands.get(command);
+    const bounds = [...after.keys()].sort((x, y) => x - y);
+    const cum = bounds.map((le) => (after.get(le) ?? 0) - (before?.get(le) ?? 0));
+    const count = cum[cum.length - 1] ?? 0;
+    if (count <= 0) continue;
+    const at = (p: number) => {
+      const rank = p * count;
+      for (let i = 0; i < bounds.length; i++) {
+        if ((cum[i] ?? 0) < rank) continue;
+        const hi = bounds[i] ?? Infinity;
+        const lo = i === 0 ? 0 : (bounds[i - 1] ?? 0);
+        if (!Number.isFinite(hi)) return lo * 1000;
+        const below = i === 0 ? 0 : (cum[i - 1] ?? 0);
+        const inBucket = (cum[i] ?? 0) - below;
+        return (lo + ((hi - lo) * (rank - below)) / Math.max(1, inBucket)) * 1000;
+      }
+      return NaN;
+    };
+    out[command] = { count, p50Ms: at(0.5), p99Ms: at(0.99) };
+  }
+  return out;
+}
+
 
 /** Samples every `intervalMs` until stopped; `window()` summarises a span of the samples. */
 export class ServerMonitor {
@@ -80,7 +134,7 @@ export class ServerMonitor {
 
   window(from = 0, to = Infinity): ServerUsage {
     const s = this.samples.filter((x) => x.at >= from && x.at <= to);
-    if (s.length < 2) return { samples: s.length, cpuAvgPct: NaN, cpuPeakPct: NaN, rssPeakMb: NaN, rssStartMb: NaN, socketsPeak: NaN, loopLagP99PeakMs: NaN, error: this.lastError };
+    if (s.length < 2) return { samples: s.length, cpuAvgPct: NaN, cpuPeakPct: NaN, rssPeakMb: NaN, rssStartMb: NaN, socketsPeak: NaN, loopLagP99PeakMs: NaN, commands: {}, error: this.lastError };
     const first = s[0] as ServerSample;
     const last = s[s.length - 1] as ServerSample;
     let peak = 0;
@@ -95,6 +149,7 @@ export class ServerMonitor {
       socketsPeak: Math.max(...s.map((x) => x.sockets)),
       loopLagP99PeakMs: Math.max(...s.map((x) => x.loopLagP99)) * 1000,
       meanBatch: batches > 0 ? (last.batchSum - first.batchSum) / batches : undefined,
+      commands: commandLatency(first, last),
       error: this.lastError,
     };
   }

@@ -119,3 +119,38 @@ export class WatchSession {
       .join('');
   }
 }
+
+/** What a hold needs from a seat map: the live one, or a blind guess (hold storm). */
+export interface SeatSource {
+  readonly dateId: number;
+  readonly avoid: Set<number>;
+  free(): number[];
+  waitForFree(ms: number, stopped: () => boolean): Promise<boolean>;
+}
+
+/**
+ * No map at all: random seat numbers of a big date, minus those the server
+ * refused. Lets most hold-storm users hold without receiving every delta.
+ */
+export class BlindSeats implements SeatSource {
+  readonly avoid = new Set<number>();
+
+  constructor(
+    readonly dateId: number,
+    private readonly seats: number,
+  ) {}
+
+  free(): number[] {
+    const out = new Set<number>();
+    for (let tries = 0; out.size < 4 && tries < 64; tries++) {
+      const n = 1 + Math.floor(Math.random() * this.seats);
+      if (!this.avoid.has(n)) out.add(n);
+    }
+    return [...out];
+  }
+
+  async waitForFree(): Promise<boolean> {
+    this.avoid.clear();
+    return true;
+  }
+}

@@ -9,6 +9,7 @@ import { Semaphore, ack, mapLimit, signup, sleep } from './client';
 import type { FromWorker, SaleInit, ToWorker, VerifyResult } from './messages';
 import { runSocketsWorker } from './sockets-worker';
 import { LoadMeter, PhaseStats } from './stats';
+import { BlindSeats, type SeatSource } from './watch';
 
 const send = (m: FromWorker) => process.send?.(m);
 
@@ -104,7 +105,7 @@ async function sale(init: SaleInit): Promise<void> {
         stormIds = { concertId: m.concertId, dateId: m.dateId };
         startProgress(stormStats);
         const stormers = buyers.filter((b) => b.socket?.connected).slice(0, m.users);
-        void Promise.all(stormers.map((b) => enterStorm(b, m, stormStats, ctx)))
+        void Promise.all(stormers.map((b, i) => enterStorm(b, m, i < m.watchers, stormStats, ctx)))
           .then((sessions) => {
             // Everyone admitted and watching: start the clock for all at once.
             const until = Date.now() + m.seconds * 1000;
@@ -126,11 +127,15 @@ async function sale(init: SaleInit): Promise<void> {
   };
 }
 
-async function enterStorm(b: Buyer, m: { concertId: number; dateId: number }, stats: PhaseStats, ctx: BuyerContext) {
+async function enterStorm(b: Buyer, m: { concertId: number; dateId: number; seats: number }, watch: boolean, stats: PhaseStats, ctx: BuyerContext) {
   const q = b.queue(m.concertId);
   const joined = await q.join(ctx.stopped, 0);
   if (joined !== 'ACTIVE') return void stats.count(`storm-join:${joined}`);
-  const session = await b.watch(m.dateId, q, stats);
+  if (!watch) {
+    // Blind: random seats, corrected only by SEAT_UNAVAILABLE (conflicts are rare on a big date).
+    return { b, q, session: new BlindSeats(m.dateId, m.seats) as SeatSource, ctx };
+  }
+  const session: SeatSource | undefined = await b.watch(m.dateId, q, stats);
   return session ? { b, q, session, ctx } : undefined;
 }
 
