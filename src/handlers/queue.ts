@@ -24,9 +24,10 @@ const validateToken = compile<TokenInput>(object<TokenInput>({ queueToken }));
 
 /**
  * queue:join, queue:status, queue:leave — and POST /queue/token, GET
- * /queue/status, POST /queue/leave through the same declarations. A socket
- * that joins or asks while WAITING is put in the concert's broadcast group, so
- * it receives `queue:tick` from then on; the ack follows the group join.
+ * /queue/status, POST /queue/leave through the same declarations. While the
+ * entry is WAITING, the user's sockets are put in the concert's broadcast
+ * group (by the waiting rooms, on every instance); the asking socket joins
+ * here too, before its ack, so it misses no tick after the status it gets.
  */
 export function queueCommands(service: QueueService): Command[] {
   return [

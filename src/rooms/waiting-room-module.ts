@@ -48,6 +48,7 @@ export function createWaitingRooms(deps: WaitingRoomDeps): WaitingRoomModule {
   const waitingRooms = new WaitingRooms({
     ...deps,
     store,
+    joinBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsJoin(rooms.queue(concertId)),
     leaveBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsLeave(rooms.queue(concertId)),
   });
   const started = waitingRooms.start().catch((err: unknown) => log.error({ err }, 'waiting rooms did not start'));

@@ -22,6 +22,8 @@ export interface WaitingRoomsDeps {
   catalog: Pick<CatalogRepository, 'concertExists' | 'hasFreeSeat'>;
   push: Push;
   store: QueueStore;
+  /** Puts all the user's sockets (every instance) in the concert's tick broadcast: "everyone waiting" gets ticks. */
+  joinBroadcast(userId: number, concertId: number): void;
   leaveBroadcast(userId: number, concertId: number): void;
   now?: () => number;
 }
@@ -72,7 +74,7 @@ export class WaitingRooms implements QueueGate {
     const entry = result.entry;
     // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
     entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
-    if (entry.status !== 'EXPIRED') this.room(concertId).ensureTicking();
+    this.follow(userId, concertId, entry);
     return { created: result.created, status: toStatus(concertId, entry, true) };
   }
 
@@ -80,7 +82,7 @@ export class WaitingRooms implements QueueGate {
     const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
     const entry = await this.deps.store.view(concertId, ticket, this.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
-    if (entry.status !== 'EXPIRED') this.room(concertId).ensureTicking();
+    this.follow(userId, concertId, entry);
     return toStatus(concertId, entry, false);
   }
 
@@ -125,6 +127,13 @@ export class WaitingRooms implements QueueGate {
     await Promise.all([...this.rooms.values()].map((r) => r.close()));
     await this.soldOut.close();
     await this.deps.store.close();
+  }
+
+  /** A live entry keeps its concert's clock running; a waiting one gets the ticks on all the user's sockets. */
+  private follow(userId: number, concertId: number, entry: EntryView): void {
+    if (entry.status === 'EXPIRED') return;
+    this.room(concertId).ensureTicking();
+    if (entry.status === 'WAITING') this.deps.joinBroadcast(userId, concertId);
   }
 
   private presence(userId: number, delta: 1 | -1): void {

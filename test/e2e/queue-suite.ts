@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { JWT_SECRET, connectClient, createConcert, http, signup, sleep, type TestServer, type TestUser } from '../support/server';
+import { JWT_SECRET, connectClient, createConcert, http, nextEvent, signup, sleep, type TestServer, type TestUser } from '../support/server';
 import { closeAll, eventually, joinHttp, leave, queueServer, statusHttp, waiter, type Waiter } from './queue-helpers';
 
 /**
@@ -48,6 +48,24 @@ export function queueSuite(redis: boolean): void {
         a.close();
         b.close();
       }
+    });
+
+    it('sends ticks to every socket of a waiting user, also when they joined over HTTP', async () => {
+      const concert = await createConcert(server);
+      const [a, b] = [await waiter(server, concert.id), await waiter(server, concert.id)];
+      await eventually(() => expect([a, b].map((w) => w.admitted.length)).toEqual([1, 1]));
+      const user = await signup(server);
+      const socket = await connectClient(server, user.token);
+      const ticks: unknown[] = [];
+      socket.on('queue:tick', (t) => ticks.push(t));
+      const joined = await joinHttp(server, user, concert.id);
+      const admitted = nextEvent(socket, 'queue:admitted');
+      await leave(a);
+      expect(await admitted).toEqual({ concertId: concert.id, expiresAt: expect.any(String) });
+      await sleep(100);
+      expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number) }]);
+      socket.close();
+      closeAll([a, b]);
     });
 
     it('refuses an unknown concert with NOT_FOUND and a malformed one with VALIDATION_FAILED', async () => {
