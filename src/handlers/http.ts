@@ -36,8 +36,10 @@ interface Route {
   input?: (r: RouteInput) => Record<string, unknown>;
 }
 
-const queueTokenOf = (r: RouteInput) => ({ queueToken: r.headers['queue-token'] });
-const idempotencyOf = (r: RouteInput) => ({ idempotencyKey: r.headers['idempotency-key'] });
+// Headers carry these on HTTP; a body field of the same name counts when the header is absent.
+const fromHeader = (name: string, field: string) => (r: RouteInput) => (r.headers[name] === undefined ? {} : { [field]: r.headers[name] });
+const queueTokenOf = fromHeader('queue-token', 'queueToken');
+const idempotencyOf = fromHeader('idempotency-key', 'idempotencyKey');
 
 /** PROTOCOL.md's HTTP table: each route names the command it runs, the same one the socket event runs. */
 export const ROUTES: Route[] = [
