@@ -36,7 +36,7 @@ export interface SeatCommandDeps {
   gate: QueueGate;
   repo: ReservationRepository;
   /** The concert of a date; NOT_FOUND for an unknown date. */
-  concertOf(dateId: number): Promise<number>;
+  concertOf: (dateId: number) => Promise<number>;
 }
 
 /** Seat map, holds, cancel, and the user's reservations: every change goes through the date's room. */

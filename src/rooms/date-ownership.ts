@@ -129,7 +129,7 @@ export class DateOwnership {
 
   private async renewAll(): Promise<void> {
     for (const [dateId, fence] of this.held) {
-      let kept = 0;
+      let kept: number;
       try {
         kept = (await this.options.redis.eval(RENEW, 1, this.leaseKey(dateId), `${this.instanceId}|${fence}`, this.options.leaseMs)) as number;
       } catch (err) {

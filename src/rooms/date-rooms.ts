@@ -103,7 +103,7 @@ export class DateRooms {
     if (this.takeover) clearInterval(this.takeover);
     const rooms = await Promise.all([...this.rooms.values()].map((p) => p.catch(() => null)));
     this.rooms.clear();
-    await Promise.all(rooms.map((r) => r?.dispose()));
+    await Promise.all(rooms.map((r) => r?.dispose() ?? Promise.resolve()));
   }
 
   private async sweep(): Promise<void> {

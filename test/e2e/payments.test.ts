@@ -136,7 +136,7 @@ describe('payments', () => {
     for (const x of replies) expect(x.status).toBe(201);
     expect(new Set(replies.map((x) => JSON.stringify(x.body))).size).toBe(1);
     const later = await send();
-    expect(later.body).toEqual(replies[0]!.body);
+    expect(later.body).toEqual(replies[0]?.body);
     expect(await count(`SELECT count(*) AS n FROM payments WHERE reservation_id = ${r.data.id}`)).toBe(1);
     expect(await count(`SELECT balance AS n FROM users WHERE id = ${b.id}`)).toBe(8500);
   });
