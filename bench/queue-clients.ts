@@ -6,9 +6,10 @@
  * most 20,000 files here.
  */
 import jwt from 'jsonwebtoken';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { QueuePosition, type QueueTracker } from '../src/client/queue-position';
 import type { QueueStatus, QueueTick } from '../src/handlers/events';
+import { openRawSocket, type BenchConn } from './queue-raw-socket';
 
 export interface ClientsInit {
   url: string;
@@ -17,21 +18,23 @@ export interface ClientsInit {
   firstUserId: number;
   count: number;
   concurrency: number;
+  /** socket.io-client (what apps use) or the minimal client (cheap enough to measure the server). */
+  client: 'socket.io-client' | 'raw';
 }
 /**
  * churn: from now on admitted clients leave at once (their slot goes to the next waiter, so
  * every tick admits a batch) and, at each tick, `leavers` random waiters leave too (so ticks carry `left`).
  */
-export type ToClients = { type: 'churn'; leavers: number } | { type: 'report' } | { type: 'verify'; sample: number } | { type: 'close' };
+export type ToClients = { type: 'churn'; leavers: number } | { type: 'calm' } | { type: 'report' } | { type: 'verify'; sample: number } | { type: 'close' };
 export type FromClients =
   | { type: 'ready'; joined: number; failed: number; ms: number }
-  | { type: 'report'; received: Record<number, number[]>; gaps: number }
+  | { type: 'report'; received: Record<number, number[]>; pings: Record<number, number[]>; gaps: number }
   | { type: 'verified'; checked: number; exact: number; admitted: number };
 
 const now = () => performance.timeOrigin + performance.now();
 
 interface Client {
-  socket: Socket;
+  socket: BenchConn;
   token: string;
   tracker: QueueTracker;
   admitted: boolean;
@@ -39,6 +42,8 @@ interface Client {
 
 const clients: Client[] = [];
 const received: Record<number, number[]> = {};
+/** Arrivals of bare broadcasts (no waiting-room logic) to the same sockets, for comparison. */
+const pings: Record<number, number[]> = {};
 let gaps = 0;
 let churn: { leavers: number } | undefined;
 let lastChurnTick = 0;
@@ -59,7 +64,12 @@ function onTickChurn(tick: number): void {
 
 async function connectAndJoin(init: ClientsInit, userId: number): Promise<boolean> {
   const token = jwt.sign({ typ: 'user' }, init.secret, { algorithm: 'HS256', subject: String(userId), expiresIn: '1h' });
-  const socket = io(init.url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, timeout: 60_000 });
+  let socket: BenchConn;
+  try {
+    socket = init.client === 'raw' ? await openRawSocket(init.url, token) : await openSocketIo(init.url, token);
+  } catch {
+    return false;
+  }
   const tracker = QueuePosition.createTracker();
   const client: Client = { socket, token: '', tracker, admitted: false };
   socket.on('queue:tick', (t: QueueTick) => {
@@ -68,21 +78,27 @@ async function connectAndJoin(init: ClientsInit, userId: number): Promise<boolea
     if (tracker.onTick(t) === 'gap') gaps++;
     onTickChurn(t.tick);
   });
+  socket.on('bench:ping', (p: { i: number }) => {
+    (pings[p.i] ??= []).push(now());
+  });
   socket.on('queue:admitted', () => {
     if (churn) leave(client);
     else client.admitted = true;
   });
-  const connected = await new Promise<boolean>((resolve) => {
-    socket.once('connect', () => resolve(true));
-    socket.once('connect_error', () => resolve(false));
-  });
-  if (!connected) return false;
   const reply = (await socket.emitWithAck('queue:join', { concertId: init.concertId })) as { ok: boolean; data: QueueStatus & { token: string } };
   if (!reply.ok) return false;
   client.token = reply.data.token;
   tracker.reset(reply.data);
   clients.push(client);
   return true;
+}
+
+function openSocketIo(url: string, token: string): Promise<BenchConn> {
+  const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, timeout: 60_000 });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve({ on: (e, h) => void socket.on(e, h), emitWithAck: (e, p) => socket.emitWithAck(e, p), close: () => socket.close() }));
+    socket.once('connect_error', reject);
+  });
 }
 
 /** Compares the tracked position with `queue:status` for a sample of the clients still waiting. */
@@ -128,7 +144,8 @@ process.on('message', (m: ClientsInit | ToClients) => {
   else if (m.type === 'churn') {
     churn = { leavers: m.leavers };
     for (const c of clients) if (c.admitted) leave(c);
-  } else if (m.type === 'report') process.send?.({ type: 'report', received, gaps } satisfies FromClients);
+  } else if (m.type === 'calm') churn = undefined;
+  else if (m.type === 'report') process.send?.({ type: 'report', received, pings, gaps } satisfies FromClients);
   else if (m.type === 'verify') void verify(m.sample).then((r) => process.send?.({ type: 'verified', ...r } satisfies FromClients));
   else {
     for (const c of clients) c.socket.close();

@@ -3,7 +3,8 @@
  *
  *   npx tsx bench/queue-tick.ts [--waiters 10000] [--ticks 15] [--engines uws,node]
  *                               [--per-child 2500] [--interval 1000] [--batch 50] [--leavers 5]
- *                               [--store-sizes 10000,50000,100000] [--no-sockets] [--no-stores]
+ *                               [--store-sizes 10000,50000,100000] [--client raw|socket.io-client]
+ *                               [--no-sockets] [--no-stores]
  *
  * 1. The stores alone (in-process and Redis): tick p50/p99 by line length,
  *    with leavers in the middle before every tick — the part that must stay
@@ -40,6 +41,7 @@ const PER_CHILD = Number(arg('per-child', '2500'));
 const INTERVAL = arg('interval', '1000');
 const BATCH = arg('batch', '50');
 const LEAVERS = Number(arg('leavers', '5'));
+const CLIENT = arg('client', 'raw') as 'raw' | 'socket.io-client';
 const STORE_SIZES = arg('store-sizes', '10000,50000,100000').split(',').map(Number);
 const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-queue-secret-0123456789abcdef';
@@ -122,10 +124,10 @@ async function socketRun(engine: 'uws' | 'node') {
       observe(seconds);
     };
 
-    const rssBefore = process.memoryUsage().rss;
     const count = Math.ceil(WAITERS / PER_CHILD);
     for (let i = 0; i < count; i++) {
-      const child = fork(path.join(__dirname, 'queue-clients.ts'), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+      const execArgv = ['--import', 'tsx', '--experimental-websocket', '--no-warnings'];
+      const child = fork(path.join(__dirname, 'queue-clients.ts'), [], { execArgv, serialization: 'advanced' });
       children.push(child);
       const init: ClientsInit = {
         url: `http://127.0.0.1:${port}`,
@@ -134,17 +136,27 @@ async function socketRun(engine: 'uws' | 'node') {
         firstUserId: 1 + i * PER_CHILD,
         count: Math.min(PER_CHILD, WAITERS - i * PER_CHILD),
         concurrency: 50,
+        client: CLIENT,
       };
       child.send(init);
     }
     const ready = await Promise.all(children.map((c) => message(c, 'ready')));
     const joined = ready.reduce((n, r) => n + r.joined, 0);
-    const rssPerSocketKb = (process.memoryUsage().rss - rssBefore) / 1024 / Math.max(1, joined);
     children.forEach((c, i) => c.send({ type: 'churn', leavers: i === 0 ? LEAVERS : 0 }));
     const firstTick = Math.max(0, ...sentAt.keys()) + 2;
     while (!sentAt.has(firstTick + TICKS - 1)) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 1500));
 
+    // The same sockets, a bare broadcast with no waiting-room work: what the machine itself costs.
+    children.forEach((c) => c.send({ type: 'calm' }));
+    await new Promise((r) => setTimeout(r, 2 * Number(INTERVAL)));
+    const pingAt = new Map<number, number>();
+    for (let i = 1; i <= TICKS; i++) {
+      pingAt.set(i, now());
+      io.to(`queue:${concert.id}`).emit('bench:ping', { i });
+      await new Promise((r) => setTimeout(r, Number(INTERVAL)));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
     children.forEach((c) => c.send({ type: 'report' }));
     const reports = await Promise.all(children.map((c) => message(c, 'report')));
     const perClient: number[] = [];
@@ -161,6 +173,13 @@ async function socketRun(engine: 'uws' | 'node') {
       for (const at of arrivals) perClient.push(at - sent);
       lastFromStart.push(Math.max(...arrivals) - start);
     }
+    const bareEach: number[] = [];
+    const bareLast: number[] = [];
+    for (const [i, at] of pingAt) {
+      const arrivals = reports.flatMap((r) => r.pings[i] ?? []);
+      for (const t of arrivals) bareEach.push(t - at);
+      bareLast.push(Math.max(...arrivals) - at);
+    }
     children.forEach((c) => c.send({ type: 'verify', sample: 100 }));
     const verified = await Promise.all(children.map((c) => message(c, 'verified')));
     children.forEach((c) => c.send({ type: 'close' }));
@@ -175,7 +194,8 @@ async function socketRun(engine: 'uws' | 'node') {
       'to client p99 ms': ms(q(perClient, 0.99)),
       'tick→last p50 ms': ms(q(lastFromStart, 0.5)),
       'tick→last p99 ms': ms(q(lastFromStart, 0.99)),
-      'KB/socket': Math.round(rssPerSocketKb * 10) / 10,
+      'bare p50/p99 ms': `${ms(q(bareEach, 0.5))}/${ms(q(bareEach, 0.99))}`,
+      'bare last p50/p99 ms': `${ms(q(bareLast, 0.5))}/${ms(q(bareLast, 0.99))}`,
       exact: `${verified.reduce((n, v) => n + v.exact, 0)}/${verified.reduce((n, v) => n + v.checked, 0)}`,
       gaps: reports.reduce((n, r) => n + r.gaps, 0),
       'join s': Math.round(Math.max(...ready.map((r) => r.ms)) / 100) / 10,
@@ -188,7 +208,7 @@ async function socketRun(engine: 'uws' | 'node') {
 }
 
 async function main() {
-  console.log(`node ${process.version}, ${WAITERS} waiters, ${TICKS} ticks, interval ${INTERVAL} ms, batch ${BATCH}`);
+  console.log(`node ${process.version}, ${WAITERS} waiters (${CLIENT} clients), ${TICKS} ticks, interval ${INTERVAL} ms, batch ${BATCH}`);
   if (!argv.includes('--no-stores')) {
     const rows: StoreTickRow[] = [];
     for (const size of STORE_SIZES) for (const kind of ['memory', 'redis'] as const) rows.push(await storeTickCost(kind, size));
