@@ -5,6 +5,7 @@
  *                               [--per-child 2500] [--interval 1000] [--batch 50] [--leavers 5]
  *                               [--store-sizes 10000,50000,100000] [--client raw|socket.io-client]
  *                               [--no-sockets] [--no-stores]
+ *   npx tsx bench/queue-tick.ts --instances 3 --waiters 50000 --per-child 5000 [--engines uws]
  *
  * 1. The stores alone (in-process and Redis): tick p50/p99 by line length,
  *    with leavers in the middle before every tick — the part that must stay
@@ -27,6 +28,7 @@ import { createLogger } from '../src/logger';
 import { CatalogRepository } from '../src/models/catalog-repository';
 import { openDatabase } from '../src/models/database';
 import type { ClientsInit, FromClients } from './queue-clients';
+import { instancesRun } from './queue-instances';
 import { storeTickCost, type StoreTickRow } from './queue-store-tick';
 
 const argv = process.argv.slice(2);
@@ -208,6 +210,17 @@ async function socketRun(engine: 'uws' | 'node') {
 }
 
 async function main() {
+  const instances = Number(arg('instances', '0'));
+  if (instances > 0) {
+    console.log(`node ${process.version}, ${WAITERS} waiters over ${instances} instances (Redis store), ${TICKS} ticks, interval ${INTERVAL} ms, batch ${BATCH}`);
+    const rows = [];
+    for (const engine of ENGINES) {
+      const o = { adminUrl: ADMIN_URL, secret: SECRET, instances, waiters: WAITERS, perChild: PER_CHILD, ticks: TICKS, interval: INTERVAL, batch: BATCH };
+      rows.push(await instancesRun({ ...o, leavers: LEAVERS, engine, message, admin }));
+    }
+    console.table(rows);
+    return;
+  }
   console.log(`node ${process.version}, ${WAITERS} waiters (${CLIENT} clients), ${TICKS} ticks, interval ${INTERVAL} ms, batch ${BATCH}`);
   if (!argv.includes('--no-stores')) {
     const rows: StoreTickRow[] = [];
