@@ -50,7 +50,7 @@ async function leaderTickMs(urls: string[]): Promise<number> {
   let sum = 0;
   let count = 0;
   for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), () => '');
     sum += Number(/tix_queue_tick_duration_seconds_sum (\S+)/.exec(text)?.[1] ?? 0);
     count += Number(/tix_queue_tick_duration_seconds_count (\S+)/.exec(text)?.[1] ?? 0);
   }

@@ -42,9 +42,12 @@ export class WaitingRooms implements QueueGate {
   private readonly knownConcerts = new Set<number>();
   /** Sockets per user on this instance; the store hears only of the first and the last. */
   private readonly sockets = new Map<number, number>();
+  /** Presence writes in flight: close() lets them finish before the store goes. */
+  private readonly presenceWrites = new Set<Promise<void>>();
   private readonly soldOut: KeyedDebounce<number>;
   private readonly discovery: Ticker;
   private readonly now: () => number;
+  private closing = false;
 
   constructor(private readonly deps: WaitingRoomsDeps) {
     this.now = deps.now ?? Date.now;
@@ -126,6 +129,13 @@ export class WaitingRooms implements QueueGate {
     await this.discovery.stop();
     await Promise.all([...this.rooms.values()].map((r) => r.close()));
     await this.soldOut.close();
+    // This instance's sockets are going: their users count as disconnected from now (another
+    // instance's connect counts them back), and disconnects seen after this point change nothing.
+    this.closing = true;
+    const now = this.now();
+    const leaving = [...this.sockets.keys()].map((userId) => this.deps.store.presence(userId, -1, now).catch(() => undefined));
+    this.sockets.clear();
+    await Promise.all([...this.presenceWrites, ...leaving]);
     await this.deps.store.close();
   }
 
@@ -137,12 +147,17 @@ export class WaitingRooms implements QueueGate {
   }
 
   private presence(userId: number, delta: 1 | -1): void {
+    if (this.closing) return;
     const before = this.sockets.get(userId) ?? 0;
     const after = before + delta;
     if (after > 0) this.sockets.set(userId, after);
     else this.sockets.delete(userId);
     if (before > 0 && after > 0) return;
-    this.deps.store.presence(userId, delta, this.now()).catch((err: unknown) => this.deps.log.error({ err, userId }, 'presence update failed'));
+    const write = this.deps.store
+      .presence(userId, delta, this.now())
+      .catch((err: unknown) => this.deps.log.error({ err, userId }, 'presence update failed'))
+      .finally(() => this.presenceWrites.delete(write));
+    this.presenceWrites.add(write);
   }
 
   private room(concertId: number): WaitingRoom {
