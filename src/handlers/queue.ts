@@ -1,12 +1,13 @@
 import type { QueueStatus } from './events';
 import { rooms } from '../rooms/push';
-import { defineCommand, type Command } from './command';
+import type { BeforeRead } from '../rooms/waiting-rooms';
+import { defineCommand, type AppSocket, type Command } from './command';
 import { compile, id, object, queueToken } from './schemas';
 
 /** What the queue commands need from the waiting rooms. */
 export interface QueueService {
-  join(userId: number, concertId: number): Promise<{ created: boolean; status: QueueStatus }>;
-  status(userId: number, queueToken: string | undefined): Promise<QueueStatus>;
+  join(userId: number, concertId: number, beforeRead?: BeforeRead): Promise<{ created: boolean; status: QueueStatus }>;
+  status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus>;
   leave(userId: number, queueToken: string | undefined): Promise<void>;
 }
 
@@ -25,9 +26,10 @@ const validateToken = compile<TokenInput>(object<TokenInput>({ queueToken }));
 /**
  * queue:join, queue:status, queue:leave — and POST /queue/token, GET
  * /queue/status, POST /queue/leave through the same declarations. While the
- * entry is WAITING, the user's sockets are put in the concert's broadcast
- * group (by the waiting rooms, on every instance); the asking socket joins
- * here too, before its ack, so it misses no tick after the status it gets.
+ * entry is WAITING, the user's sockets are in the concert's broadcast group
+ * (the waiting rooms put them there, on every instance). The asking socket
+ * joins before the entry is read, so no tick falls between its status and
+ * its first broadcast, and leaves again if the entry is not WAITING.
  */
 export function queueCommands(service: QueueService): Command[] {
   return [
@@ -35,11 +37,7 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:join',
       auth: 'user',
       validate: validateJoin,
-      async run({ concertId }, ctx) {
-        const out = await service.join(ctx.userId, concertId);
-        if (ctx.socket && out.status.status === 'WAITING') await ctx.socket.join(rooms.queue(concertId));
-        return out;
-      },
+      run: ({ concertId }, ctx) => followed(ctx.socket, (before) => service.join(ctx.userId, concertId, before), (out) => out.status),
       httpStatus: (out) => (out.created ? 201 : 200),
       reply: (out) => out.status,
     }),
@@ -47,11 +45,7 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:status',
       auth: 'user',
       validate: validateToken,
-      async run(input, ctx) {
-        const status = await service.status(ctx.userId, input.queueToken);
-        if (ctx.socket && status.status === 'WAITING') await ctx.socket.join(rooms.queue(status.concertId));
-        return status;
-      },
+      run: (input, ctx) => followed(ctx.socket, (before) => service.status(ctx.userId, input.queueToken, before), (status) => status),
     }),
     defineCommand<TokenInput, Record<string, never>>({
       name: 'queue:leave',
@@ -63,4 +57,26 @@ export function queueCommands(service: QueueService): Command[] {
       },
     }),
   ];
+}
+
+/** Runs a queue read with the socket (if any) in the concert's tick broadcast only while the entry waits. */
+async function followed<T>(socket: AppSocket | undefined, read: (before?: BeforeRead) => Promise<T>, statusOf: (out: T) => QueueStatus): Promise<T> {
+  if (!socket) return read();
+  // Only a group this read added is undone: a socket already following (another entry of the
+  // user, another tab's join) stays in.
+  let joined: string | undefined;
+  const before: BeforeRead = async (concertId) => {
+    const room = rooms.queue(concertId);
+    if (socket.rooms.has(room)) return;
+    joined = room;
+    await socket.join(room);
+  };
+  try {
+    const out = await read(before);
+    if (joined && statusOf(out).status !== 'WAITING') await socket.leave(joined);
+    return out;
+  } catch (err) {
+    if (joined) await socket.leave(joined);
+    throw err;
+  }
 }

@@ -28,6 +28,13 @@ export interface WaitingRoomsDeps {
   now?: () => number;
 }
 
+/**
+ * Runs once the concert is known and before the entry is read: a socket that
+ * joins the tick broadcast here receives every tick after the status it gets
+ * (one that lands in between arrives before the ack and is already counted).
+ */
+export type BeforeRead = (concertId: number) => Promise<void>;
+
 /** Seat changes come in bursts; one sold-out query per concert per this long is plenty. */
 const SOLD_OUT_DEBOUNCE_MS = 250;
 /** Most expiries of one kind a single tick handles; the rest wait for the next tick. */
@@ -66,8 +73,9 @@ export class WaitingRooms implements QueueGate {
     await this.discover();
   }
 
-  async join(userId: number, concertId: number): Promise<{ created: boolean; status: QueueStatus }> {
+  async join(userId: number, concertId: number, beforeRead?: BeforeRead): Promise<{ created: boolean; status: QueueStatus }> {
     await this.requireConcert(concertId);
+    await beforeRead?.(concertId);
     const { store, config, tokens } = this.deps;
     const result = await store.join(concertId, userId, this.now(), config.queueMaxWaiting);
     if (result.full) {
@@ -81,8 +89,9 @@ export class WaitingRooms implements QueueGate {
     return { created: result.created, status: toStatus(concertId, entry, true) };
   }
 
-  async status(userId: number, queueToken: string | undefined): Promise<QueueStatus> {
+  async status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus> {
     const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
+    await beforeRead?.(concertId);
     const entry = await this.deps.store.view(concertId, ticket, this.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
     this.follow(userId, concertId, entry);
