@@ -40,10 +40,11 @@ export function createNodeEngine(io: AppServer, handle: RequestHandler): Engine 
         server.once('error', reject);
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    // Stop accepting and drop idle keep-alive connections; not waiting for open ones:
+    // WebSockets close when socket.io closes, after the rooms have drained.
+    close: async () => {
+      server.close();
+      server.closeIdleConnections();
+    },
   };
 }
