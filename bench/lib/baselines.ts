@@ -63,6 +63,7 @@ export interface SocketBaseline {
   connectPerSec: number;
   connect: Summary;
   broadcasts: number;
+  intervalMs: number;
   /** Receive time − send time, every delivery. */
   delivery: Summary;
   /** Send → last recipient, per broadcast. */
@@ -88,7 +89,14 @@ function bare(engine: 'uws' | 'node') {
 }
 
 /** Baseline (a): the same number of sockets receiving broadcasts from a bare socket.io server. */
-export async function socketBaseline(engine: 'uws' | 'node', sockets: number, workers: number, concurrency: number, broadcasts: number): Promise<SocketBaseline> {
+export async function socketBaseline(
+  engine: 'uws' | 'node',
+  sockets: number,
+  workers: number,
+  concurrency: number,
+  broadcasts: number,
+  intervalMs: number,
+): Promise<SocketBaseline> {
   const server = bare(engine);
   const listening = await server.next('listening');
   const url = `http://127.0.0.1:${listening.port}`;
@@ -112,7 +120,7 @@ export async function socketBaseline(engine: 'uws' | 'node', sockets: number, wo
     }
     const total = connected.reduce((s, r) => s + r.connected, 0);
     const done = server.next('broadcast-done');
-    server.send({ type: 'broadcast', count: broadcasts, intervalMs: 50 });
+    server.send({ type: 'broadcast', count: broadcasts, intervalMs });
     await done;
     await new Promise((r) => setTimeout(r, 1500));
     server.send({ type: 'usage' });
@@ -131,7 +139,7 @@ export async function socketBaseline(engine: 'uws' | 'node', sockets: number, wo
     }
     const last = new Hist();
     for (const p of perBroadcast.values()) last.add(p.maxRecv - p.at);
-    const broadcastSeconds = (broadcasts * 50 + 1500) / 1000;
+    const broadcastSeconds = (broadcasts * intervalMs + 1500) / 1000;
     return {
       engine: listening.engine,
       sockets: total,
@@ -139,6 +147,7 @@ export async function socketBaseline(engine: 'uws' | 'node', sockets: number, wo
       connectPerSec: total / (Math.max(...connected.map((r) => r.ms)) / 1000),
       connect: connectHist.summary(),
       broadcasts,
+      intervalMs,
       delivery: delivery.summary(),
       lastRecipient: last.summary(),
       rssPerConnKb: total > 0 ? (mid.rssBytes - before.rssBytes) / total / 1024 : NaN,

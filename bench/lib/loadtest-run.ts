@@ -74,7 +74,7 @@ async function baselines(o: LoadOptions, databaseUrl: string | undefined, progre
   for (const engine of o.baselineEngines) {
     progress(`baseline: bare socket.io on ${engine}, ${o.buyers} sockets`);
     try {
-      out.sockets.push(await socketBaseline(engine, o.buyers, workerCount(o), o.connectConcurrency, o.broadcasts));
+      out.sockets.push(await socketBaseline(engine, o.buyers, workerCount(o), o.connectConcurrency, o.broadcasts, o.broadcastIntervalMs));
     } catch (err) {
       out.errors.push(`socket.io ${engine}: ${String(err instanceof Error ? err.message : err)}`);
     }
@@ -145,7 +145,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       const cpu = srv && srv.length === 2 ? `${monitor?.cpuPct(srv[0]!, srv[1]!).toFixed(0)}%` : '-';
       const last = monitor?.latest();
       const gen = [...latest.values()].map((m) => `${m.load.cpuPct.toFixed(0)}%`).join('/');
-      const p99 = Math.max(0, ...[...latest.values()].map((m) => m.holdP99 ?? 0));
+      const p99 = Math.max(0, ...[...latest.values()].map((m) => (Number.isFinite(m.holdP99) ? (m.holdP99 ?? 0) : 0)));
       return `${phase} ${((Date.now() - started) / 1000).toFixed(0)}s | conn ${sum('connected')} adm ${sum('admitted')} holds ${sum('holds')} paid ${sum('outcome:paid')} done ${sum('done')}/${sum('buyers')} | hold p99≤${p99.toFixed(0)}ms | server cpu ${cpu} rss ${last ? (last.rssBytes / 1e6).toFixed(0) : '-'}MB sockets ${last?.sockets ?? '-'} | gen cpu ${gen}`;
     };
 

@@ -40,6 +40,7 @@ export interface LoadOptions {
   baselineEngines: ('uws' | 'node')[];
   baselineSeconds: number;
   broadcasts: number;
+  broadcastIntervalMs: number;
   json: boolean;
   quiet: boolean;
   seed: number;
@@ -85,7 +86,8 @@ export const DEFAULTS: LoadOptions = {
   baselines: false,
   baselineEngines: ['uws', 'node'],
   baselineSeconds: 3,
-  broadcasts: 100,
+  broadcasts: 20,
+  broadcastIntervalMs: 1000,
   json: false,
   quiet: false,
   seed: 1,
@@ -132,6 +134,7 @@ const HELP: Record<string, string> = {
   'baseline-engines': 'comma list: uws,node',
   'baseline-seconds': 'seconds per PostgreSQL baseline',
   broadcasts: 'broadcasts sent in the socket.io baseline',
+  'broadcast-interval-ms': 'between baseline broadcasts (1 s, like an admission tick: at 10,000 sockets a faster rate measures the generator)',
   json: 'print the result as JSON on stdout (progress goes to stderr)',
   quiet: 'no progress line',
   seed: 'random seed of buyer choices',

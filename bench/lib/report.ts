@@ -87,7 +87,7 @@ export function textReport(r: LoadResult): string {
     if (b.pg) out.push(`  postgres       1-row INSERT commits/s: 1 conn ${num(b.pg.oneConnTps)}, pool 8 ${num(b.pg.pool8Tps)}; 50-row txn rows/s: 1 conn ${num(b.pg.batch50OneConnRows)}, 4 conns ${num(b.pg.batch50Pool4Rows)}`);
     for (const s of b.sockets) {
       out.push(`  socket.io      ${s.engine}: ${num(s.sockets)} sockets, ${num(s.connectPerSec)} connects/s, ${num(s.rssPerConnKb)} KB RSS/conn; server cpu ${pct(s.serverCpuPctDuringBroadcast)} while broadcasting; generator cpu ${s.generatorCpuPct.map(pct).join(', ')}`);
-      out.push(`                 send→each ${lat(s.delivery)}`);
+      out.push(`                 ${s.broadcasts} broadcasts ${s.intervalMs} ms apart; send→each ${lat(s.delivery)}`);
       out.push(`                 send→last ${lat(s.lastRecipient)}`);
     }
     for (const e of b.errors) out.push(`  failed         ${e}`);
