@@ -86,7 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowSignup: bool(env, 'ALLOW_SIGNUP', true) ?? true,
     adminToken: str(env, 'ADMIN_TOKEN'),
     holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 300, 1),
-    maxSeatsPerUser: int(env, 'MAX_SEATS_PER_USER', 4, 1, 100),
+    maxSeatsPerUser: int(env, 'MAX_SEATS_PER_USER', 4, 1, 1000),
     queueAdmitIntervalMs: int(env, 'QUEUE_ADMIT_INTERVAL_MS', 1000, 10),
     queueAdmitBatch: int(env, 'QUEUE_ADMIT_BATCH', 50, 1),
     queueMaxActive: int(env, 'QUEUE_MAX_ACTIVE', 200, 1),
