@@ -31,7 +31,8 @@ export async function openDatabase(url: string, poolMax = 10): Promise<Database>
   const sequelize = connect(url, poolMax);
   await sequelize.authenticate();
   await migrate(sequelize);
-  const commits = connect(url, 4);
+  // One connection per room committing at once; eight dates can commit in parallel.
+  const commits = connect(url, 8);
   return {
     sequelize,
     commits,

@@ -20,6 +20,14 @@ export class BatchWrite {
   async commit(sequelize: Sequelize, repo: ReservationRepository, dateId: number, concertId: number, version: number, fence?: number): Promise<void> {
     try {
       await sequelize.transaction(async (tx) => {
+        // Ends first: a seat freed by a cancel or an expiry and held again in the same
+        // batch must have left its old reservation before the new one claims it (the
+        // one-live-reservation index checks each statement). A batch never ends a
+        // reservation it inserts: ending one needs an id, which only a commit gives.
+        await repo.transition(
+          tx,
+          this.transitions.map((t) => ({ id: t.reservation.id, from: t.from, to: t.to, at: t.at })),
+        );
         if (this.inserts.length > 0) {
           const ids = await repo.insertReservations(
             tx,
@@ -35,10 +43,6 @@ export class BatchWrite {
           );
           this.inserts.forEach((r, i) => (r.id = ids[i] as number));
         }
-        await repo.transition(
-          tx,
-          this.transitions.map((t) => ({ id: t.reservation.id, from: t.from, to: t.to, at: t.at })),
-        );
         for (const write of this.extra) await write(tx);
         await repo.setVersion(tx, dateId, version, fence);
       });

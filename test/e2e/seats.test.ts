@@ -248,6 +248,35 @@ describe('the database is the last line of defence', () => {
   });
 });
 
+describe('group commit', () => {
+  it('frees and re-holds a seat in one batch: the end is written before the new hold, so the batch commits whole', async () => {
+    const concert = await createConcert(server);
+    const dateId = concert.dates[0]!.id;
+    const [a, b] = await Promise.all([signup(server), signup(server)]);
+    const room = (await DateRoom.open(dateId, {
+      sequelize: server.db.sequelize,
+      repo: new ReservationRepository(server.db.sequelize),
+      push: { toUser: () => undefined, toDate: () => undefined, toQueue: () => undefined },
+      log: createLogger('silent'),
+      holdTtlMs: 60_000,
+      maxSeatsPerUser: 4,
+    }))!;
+    try {
+      const first = await room.hold(a.id, [1]);
+      const before = (await room.snapshot()).version;
+      // Posted in one turn of the event loop: one batch, cancel applied before the new hold.
+      const [canceled, again] = await Promise.all([room.cancel(a.id, first.id, async () => 0), room.hold(b.id, [1])]);
+      expect(canceled).toMatchObject({ id: first.id, status: 'CANCELED' });
+      expect(again).toMatchObject({ status: 'HELD', seats: [{ number: 1 }] });
+      // One change set: the batch committed whole instead of failing and being retried one by one.
+      expect((await room.snapshot()).version).toBe(before + 1);
+      expect(await liveSeatsInDb(server, dateId)).toEqual([{ seat_number: 1, n: 1 }]);
+    } finally {
+      await room.dispose();
+    }
+  });
+});
+
 async function statusOf(target: TestServer, id: number): Promise<string | undefined> {
   const rows = await target.db.sequelize.query<{ status: string }>(`SELECT status FROM reservations WHERE id = ${id}`, { type: QueryTypes.SELECT });
   return rows[0]?.status;
