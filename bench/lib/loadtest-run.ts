@@ -103,6 +103,9 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       url = server.url;
       databaseUrl = created.url;
     }
+    // Several instances: worker i talks to instance i mod n; setup, metrics and checks use the first.
+    const urls = url.split(',');
+    url = urls[0] ?? url;
     if (databaseUrl) {
       pg = new Client({ connectionString: databaseUrl });
       await pg.connect();
@@ -124,7 +127,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
     const readyP = pool.collect('ready');
     for (let i = 0; i < workers; i++) {
       const from = i * per;
-      pool.send(i, { type: 'init', role: 'sale', index: i, url, runId, concertId: concert.id, dates: concert.dates, from, count: Math.max(0, Math.min(per, o.buyers - from)), totalBuyers: o.buyers, options: o });
+      pool.send(i, { type: 'init', role: 'sale', index: i, url: urls[i % urls.length] as string, runId, concertId: concert.id, dates: concert.dates, from, count: Math.max(0, Math.min(per, o.buyers - from)), totalBuyers: o.buyers, options: o });
     }
     const ready = await readyP;
     const userIds = ready.flatMap((r) => r.userIds);

@@ -103,7 +103,7 @@ export const DEFAULTS: LoadOptions = {
 };
 
 const HELP: Record<string, string> = {
-  url: 'running server (default: start one on a free port, fresh database)',
+  url: 'running server, or several instances comma-separated (workers spread over them); default: start one on a free port, fresh database',
   'database-url': "server's database for the SQL invariants (with --url)",
   'admin-token': 'ADMIN_TOKEN of the server (creates the concert)',
   buyers: 'simulated buyers (one socket each)',
@@ -205,7 +205,7 @@ function validate(o: LoadOptions): LoadOptions {
   if (o.perWorker > 19_000) throw new UsageError('--per-worker above 19,000: one process holds at most ~19,900 sockets');
   if (!['auto', 'uws', 'node'].includes(o.engine)) throw new UsageError('--engine must be auto, uws or node');
   for (const e of o.baselineEngines) if (e !== 'uws' && e !== 'node') throw new UsageError('--baseline-engines takes uws,node');
-  if (o.url) o.url = o.url.replace(/\/$/, '');
+  if (o.url) o.url = o.url.split(',').map((u) => u.trim().replace(/\/$/, '')).join(',');
   return o;
 }
 

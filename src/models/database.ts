@@ -27,7 +27,7 @@ const MIGRATION_LOCK = 7_114_301;
 const connect = (url: string, max: number) =>
   new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max, min: 0, idle: 10_000, acquire: 30_000 } });
 
-export async function openDatabase(url: string, poolMax = 10): Promise<Database> {
+export async function openDatabase(url: string, poolMax = 20): Promise<Database> {
   const sequelize = connect(url, poolMax);
   await sequelize.authenticate();
   await migrate(sequelize);
