@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { ReservationStatus, ReservationView } from '../handlers/events';
+import type { ReservationStatus, ReservationView, SeatMap } from '../handlers/events';
 import { isDbId } from './catalog-repository';
 
 export interface LoadedSeat {
@@ -173,6 +173,32 @@ export class ReservationRepository {
   /** A user's reservations across all dates, newest first (bounded). */
   async listForUser(userId: number, limit = 100): Promise<ReservationView[]> {
     return this.query('r.user_id = $1', [userId], limit);
+  }
+
+  /**
+   * The committed seat map, in one statement (one consistent snapshot): the
+   * version is written in the same transaction as the seats it counts.
+   */
+  async snapshot(dateId: number): Promise<SeatMap | null> {
+    if (!isDbId(dateId)) return null;
+    const rows = await this.sequelize.query<{ concert_id: number; starts_at: Date; version: number; number: number; grade: string; price: number; status: string | null }>(
+      `SELECT d.concert_id, d.starts_at, d.version, s.number, s.grade, s.price, r.status
+         FROM concert_dates d
+         JOIN seats s ON s.date_id = d.id
+         LEFT JOIN reservation_seats rs ON rs.date_id = s.date_id AND rs.seat_number = s.number AND rs.live
+         LEFT JOIN reservations r ON r.id = rs.reservation_id
+        WHERE d.id = $1 ORDER BY s.number`,
+      { bind: [dateId], type: QueryTypes.SELECT },
+    );
+    const first = rows[0];
+    if (!first) return null;
+    return {
+      dateId,
+      concertId: first.concert_id,
+      startsAt: first.starts_at.toISOString(),
+      version: first.version,
+      seats: rows.map((r) => ({ number: r.number, grade: r.grade, price: r.price, status: r.status === 'CONFIRMED' ? 'SOLD' : r.status === 'HELD' ? 'HELD' : 'FREE' })),
+    };
   }
 
   async datesWithHolds(): Promise<number[]> {

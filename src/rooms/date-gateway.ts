@@ -1,5 +1,5 @@
 import type { WalletService } from '../handlers/wallet';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { DateRoom } from './date-room';
 import type { DateRooms } from './date-rooms';
@@ -44,6 +44,9 @@ export class DateGateway {
       try {
         claim = await cluster.ownership.acquire(req.dateId);
         if (claim.self) return await this.runLocal(req);
+        // Another instance owns the date: a snapshot needs no owner, the committed map is in
+        // PostgreSQL with its version, and a watch storm must not become an RPC storm.
+        if (req.op === 'snapshot') return (await this.committedSnapshot(req.dateId)) as ReplyOf<R>;
         if (claim.owner !== silent) return (await cluster.rpc.request(claim.owner, req, 2000)) as ReplyOf<R>;
       } catch (err) {
         if (err instanceof RpcTimeoutError && claim && !claim.self) silent = claim.owner;
@@ -53,6 +56,12 @@ export class DateGateway {
       cluster.ownership.forget(req.dateId);
       await sleep(100);
     }
+  }
+
+  private async committedSnapshot(dateId: number) {
+    const map = await this.repo.snapshot(dateId);
+    if (!map) throw notFound('date');
+    return map;
   }
 
   /** Runs a request on this instance's room (the RPC handler calls this for forwarded ones). */

@@ -271,6 +271,8 @@ describe('group commit', () => {
       // One change set: the batch committed whole instead of failing and being retried one by one.
       expect((await room.snapshot()).version).toBe(before + 1);
       expect(await liveSeatsInDb(server, dateId)).toEqual([{ seat_number: 1, n: 1 }]);
+      // The committed map read from PostgreSQL (what non-owner instances serve) equals the room's.
+      expect(await new ReservationRepository(server.db.sequelize).snapshot(dateId)).toEqual(await room.snapshot());
     } finally {
       await room.dispose();
     }
