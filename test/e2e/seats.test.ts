@@ -231,15 +231,7 @@ describe('the database is the last line of defence', () => {
     const concert = await createConcert(server);
     const dateId = concert.dates[0]!.id;
     const users = await Promise.all(Array.from({ length: 20 }, () => signup(server)));
-    const deps = {
-      sequelize: server.db.sequelize,
-      repo: new ReservationRepository(server.db.sequelize),
-      push: { toUser: () => undefined, toDate: () => undefined, toQueue: () => undefined },
-      log: createLogger('silent'),
-      holdTtlMs: 60_000,
-      maxSeatsPerUser: 4,
-    };
-    const rooms = [(await DateRoom.open(dateId, deps))!, (await DateRoom.open(dateId, deps))!];
+    const rooms = [(await openBareRoom(dateId))!, (await openBareRoom(dateId))!];
     const results = await Promise.allSettled(users.map((u, i) => rooms[i % 2]!.hold(u.id, [5])));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('SEAT_UNAVAILABLE');
@@ -253,14 +245,7 @@ describe('group commit', () => {
     const concert = await createConcert(server);
     const dateId = concert.dates[0]!.id;
     const [a, b] = await Promise.all([signup(server), signup(server)]);
-    const room = (await DateRoom.open(dateId, {
-      sequelize: server.db.sequelize,
-      repo: new ReservationRepository(server.db.sequelize),
-      push: { toUser: () => undefined, toDate: () => undefined, toQueue: () => undefined },
-      log: createLogger('silent'),
-      holdTtlMs: 60_000,
-      maxSeatsPerUser: 4,
-    }))!;
+    const room = (await openBareRoom(dateId))!;
     try {
       const first = await room.hold(a.id, [1]);
       const before = (await room.snapshot()).version;
@@ -278,6 +263,18 @@ describe('group commit', () => {
     }
   });
 });
+
+/** A date room outside the app (no sockets, no registry): a second writer, or one to drive directly. */
+function openBareRoom(dateId: number) {
+  return DateRoom.open(dateId, {
+    sequelize: server.db.sequelize,
+    repo: new ReservationRepository(server.db.sequelize),
+    push: { toUser: () => undefined, toDate: () => undefined, toQueue: () => undefined },
+    log: createLogger('silent'),
+    holdTtlMs: 60_000,
+    maxSeatsPerUser: 4,
+  });
+}
 
 async function statusOf(target: TestServer, id: number): Promise<string | undefined> {
   const rows = await target.db.sequelize.query<{ status: string }>(`SELECT status FROM reservations WHERE id = ${id}`, { type: QueryTypes.SELECT });
