@@ -13,7 +13,6 @@ export type Auth = 'none' | 'user' | 'admin';
 export interface CommandContext {
   /** The authenticated user; 0 for `none` and `admin` commands. */
   userId: number;
-  log: Logger;
   /** Present when the command came over Socket.IO. */
   socket?: AppSocket;
 }
@@ -50,17 +49,17 @@ export class CommandRunner {
   ) {}
 
   /** Validate, run, map any error once. Never throws. */
-  async execute(command: Command, input: unknown, ctx: Omit<CommandContext, 'log'>): Promise<Outcome> {
+  async execute(command: Command, input: unknown, ctx: CommandContext): Promise<Outcome> {
     const started = process.hrtime.bigint();
-    const log = this.log.child({ command: command.name, userId: ctx.userId || undefined });
     let outcome: Outcome;
     try {
       if (!command.validate(input)) throw validationError(command.validate);
-      const output = await command.run(input, { ...ctx, log });
+      const output = await command.run(input, ctx);
       const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);
       outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
     } catch (err) {
-      outcome = failure(err, log);
+      // The child logger only where something is logged: not on every successful command.
+      outcome = failure(err, this.log.child({ command: command.name, userId: ctx.userId || undefined }));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.commandDuration.observe({ command: command.name, outcome: outcome.ok ? 'ok' : outcome.error.code }, seconds);

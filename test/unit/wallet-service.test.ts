@@ -25,7 +25,7 @@ async function charge(userId: number, amount: number, idempotencyKey?: string): 
   const command = wallet.commands.find((c) => c.name === 'wallet:charge') as Command;
   const input = idempotencyKey === undefined ? { amount } : { amount, idempotencyKey };
   if (!command.validate(input)) throw new Error('invalid charge in the test');
-  return command.run(input, { userId, log });
+  return command.run(input, { userId });
 }
 
 async function userWithReservation(): Promise<{ userId: number; reservationId: number }> {
