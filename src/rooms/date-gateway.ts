@@ -6,6 +6,8 @@ import type { DateRooms } from './date-rooms';
 import { NotOwnerError, type Claim, type DateOwnership } from './date-ownership';
 import { RemoteNotOwnerError, RpcTimeoutError, type RoomRpc } from './room-rpc';
 import type { ReplyOf, RoomRequest } from './room-request';
+import { FreshReads } from './fresh-reads';
+import type { SeatMap } from '../handlers/events';
 
 export interface Cluster {
   ownership: DateOwnership;
@@ -13,6 +15,9 @@ export interface Cluster {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A busy owner answers within this; longer means it is gone (or too stalled to count on).
+const RPC_TIMEOUT_MS = 5000;
 
 /**
  * Where a date command runs: on this instance's room when it owns the date
@@ -22,12 +27,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class DateGateway {
   private cluster?: Cluster;
+  /** A watch storm at a non-owner becomes one database read per date at a time, not one per watcher. */
+  private readonly snapshots: FreshReads<number, SeatMap | null>;
 
   constructor(
     private readonly rooms: DateRooms,
     private readonly wallet: WalletService,
     private readonly repo: ReservationRepository,
-  ) {}
+  ) {
+    this.snapshots = new FreshReads((dateId) => repo.snapshot(dateId));
+  }
 
   attach(cluster: Cluster): void {
     this.cluster = cluster;
@@ -36,7 +45,7 @@ export class DateGateway {
   async send<R extends RoomRequest>(req: R): Promise<ReplyOf<R>> {
     const cluster = this.cluster;
     if (!cluster) return this.runLocal(req);
-    const deadline = Date.now() + cluster.ownership.leaseMs + 3000;
+    const deadline = Date.now() + cluster.ownership.leaseMs + RPC_TIMEOUT_MS + 1000;
     // An owner that timed out may have run the command: wait for its lease to pass instead of resending.
     let silent: string | undefined;
     for (;;) {
@@ -47,7 +56,7 @@ export class DateGateway {
         // Another instance owns the date: a snapshot needs no owner, the committed map is in
         // PostgreSQL with its version, and a watch storm must not become an RPC storm.
         if (req.op === 'snapshot') return (await this.committedSnapshot(req.dateId)) as ReplyOf<R>;
-        if (claim.owner !== silent) return (await cluster.rpc.request(claim.owner, req, 2000)) as ReplyOf<R>;
+        if (claim.owner !== silent) return (await cluster.rpc.request(claim.owner, req, RPC_TIMEOUT_MS)) as ReplyOf<R>;
       } catch (err) {
         if (err instanceof RpcTimeoutError && claim && !claim.self) silent = claim.owner;
         else if (!(err instanceof NotOwnerError || err instanceof RemoteNotOwnerError)) throw err;
@@ -59,7 +68,7 @@ export class DateGateway {
   }
 
   private async committedSnapshot(dateId: number) {
-    const map = await this.repo.snapshot(dateId);
+    const map = await this.snapshots.read(dateId);
     if (!map) throw notFound('date');
     return map;
   }

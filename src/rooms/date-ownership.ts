@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Redis, RedisOptions } from 'ioredis';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
 import type { Logger } from '../logger';
@@ -29,10 +31,10 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
 return {1, tostring(fence)}
 `;
 
-// KEYS: lease. ARGV: expected value, lease ms (0 = release).
-const RENEW = `
+// KEYS: lease. ARGV: expected value. Renewals are lease-worker.js's.
+const RELEASE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('DEL', KEYS[1])
 return 1
 `;
 
@@ -42,10 +44,17 @@ export interface OwnershipOptions {
   prefix: string;
   instanceId: string;
   leaseMs: number;
+  /** A main thread that has not beaten for this long is hung: its leases are left to lapse (default 10 s). */
+  stallMs?: number;
   log: Logger;
   /** A lease this instance held was lost (expired while paused, taken over): drop the room now. */
   onLost(dateId: number): void;
 }
+
+type FromWorker = { op: 'lost'; dateId: number; value: string } | { op: 'warn'; message: string };
+
+const STALL_MS = 10_000;
+const HEARTBEAT_MS = 200;
 
 /**
  * Exactly one live owner per date room: a Redis lease carrying a fencing
@@ -58,11 +67,16 @@ export class DateOwnership {
   private readonly owners = new Map<number, { owner: string; until: number }>();
   /** Concurrent first commands for a date share one acquisition. */
   private readonly acquiring = new Map<number, Promise<Claim>>();
-  private readonly renewer: NodeJS.Timeout;
+  private readonly heartbeat = new BigInt64Array(new SharedArrayBuffer(8));
+  private readonly beat: NodeJS.Timeout;
+  private renewer: Worker;
+  private closing = false;
 
   constructor(private readonly options: OwnershipOptions) {
-    this.renewer = setInterval(() => void this.renewAll(), Math.max(100, Math.floor(options.leaseMs / 3)));
-    this.renewer.unref();
+    this.beat = setInterval(() => Atomics.store(this.heartbeat, 0, BigInt(Date.now())), HEARTBEAT_MS);
+    this.beat.unref();
+    Atomics.store(this.heartbeat, 0, BigInt(Date.now()));
+    this.renewer = this.startRenewer();
   }
 
   get instanceId(): string {
@@ -101,12 +115,13 @@ export class DateOwnership {
     const taken = Number(value);
     await this.writeFence(dateId, taken);
     this.held.set(dateId, taken);
+    this.renewer.postMessage({ op: 'hold', dateId, key: this.leaseKey(dateId), value: this.leaseValue(taken) });
     return { self: true, fence: taken };
   }
 
   /** A commit was refused by the fence: the lease is someone else's now, whatever Redis said last. */
   lost(dateId: number): void {
-    this.held.delete(dateId);
+    this.drop(dateId);
     this.owners.delete(dateId);
   }
 
@@ -118,30 +133,54 @@ export class DateOwnership {
   async release(dateId: number): Promise<void> {
     const fence = this.held.get(dateId);
     if (fence === undefined) return;
-    this.held.delete(dateId);
-    await this.options.redis.eval(RENEW, 1, this.leaseKey(dateId), `${this.instanceId}|${fence}`, '0').catch(() => undefined);
+    this.drop(dateId);
+    await this.options.redis.eval(RELEASE, 1, this.leaseKey(dateId), this.leaseValue(fence)).catch(() => undefined);
   }
 
   async close(): Promise<void> {
-    clearInterval(this.renewer);
+    this.closing = true;
+    clearInterval(this.beat);
+    this.renewer.postMessage({ op: 'stop' });
     await Promise.all([...this.held.keys()].map((id) => this.release(id)));
+    // It exits by itself once its Redis connection is closed; do not wait on a stuck one.
+    const stopped = new Promise((resolve) => this.renewer.once('exit', resolve));
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    await this.renewer.terminate();
   }
 
-  private async renewAll(): Promise<void> {
-    for (const [dateId, fence] of this.held) {
-      let kept: number;
-      try {
-        kept = (await this.options.redis.eval(RENEW, 1, this.leaseKey(dateId), `${this.instanceId}|${fence}`, this.options.leaseMs)) as number;
-      } catch (err) {
-        this.options.log.warn({ err, dateId }, 'lease renewal failed');
-        continue;
-      }
-      if (kept !== 1 && this.held.get(dateId) === fence) {
-        this.held.delete(dateId);
-        this.options.log.warn({ dateId, fence }, 'lost the lease of a date; dropping its room');
-        this.options.onLost(dateId);
-      }
-    }
+  private drop(dateId: number): void {
+    if (!this.held.delete(dateId)) return;
+    this.renewer.postMessage({ op: 'drop', dateId });
+  }
+
+  /** Renewals run on a worker thread so that a lagging event loop cannot let leases lapse. */
+  private startRenewer(): Worker {
+    const { host, port, path: socket, username, password, db, family, tls } = this.options.redis.options;
+    const redis: RedisOptions = { host, port, path: socket, username, password, db, family, tls };
+    const worker = new Worker(path.join(__dirname, 'lease-worker.js'), {
+      workerData: { redis, leaseMs: this.options.leaseMs, everyMs: Math.max(100, Math.floor(this.options.leaseMs / 3)), stallMs: this.options.stallMs ?? STALL_MS, heartbeat: this.heartbeat },
+    });
+    worker.unref();
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.op === 'warn') this.options.log.warn({ reason: msg.message }, 'lease renewal failed');
+      else this.onRenewalRefused(msg.dateId, msg.value);
+    });
+    worker.on('error', (err) => this.options.log.error({ err }, 'lease renewer crashed'));
+    worker.on('exit', () => {
+      if (this.closing) return;
+      // A renewer that died must be replaced, or every lease held here lapses.
+      this.renewer = this.startRenewer();
+      for (const [dateId, fence] of this.held) this.renewer.postMessage({ op: 'hold', dateId, key: this.leaseKey(dateId), value: this.leaseValue(fence) });
+    });
+    return worker;
+  }
+
+  private onRenewalRefused(dateId: number, value: string): void {
+    const fence = this.held.get(dateId);
+    if (fence === undefined || this.leaseValue(fence) !== value) return;
+    this.held.delete(dateId);
+    this.options.log.warn({ dateId, fence }, 'lost the lease of a date; dropping its room');
+    this.options.onLost(dateId);
   }
 
   /** Raises the date's fence in PostgreSQL; from now on only commits carrying it land. */
@@ -151,10 +190,14 @@ export class DateOwnership {
       { bind: [dateId, fence], type: QueryTypes.SELECT },
     );
     if (rows.length === 1) return;
-    await this.options.redis.eval(RENEW, 1, this.leaseKey(dateId), `${this.instanceId}|${fence}`, '0');
+    await this.options.redis.eval(RELEASE, 1, this.leaseKey(dateId), this.leaseValue(fence));
     const exists = await this.options.sequelize.query('SELECT 1 FROM concert_dates WHERE id = $1', { bind: [dateId], type: QueryTypes.SELECT });
     if (exists.length === 0) throw notFound('date');
     throw new NotOwnerError(dateId);
+  }
+
+  private leaseValue(fence: number): string {
+    return `${this.instanceId}|${fence}`;
   }
 
   private leaseKey(dateId: number): string {
