@@ -207,7 +207,7 @@ export async function runLoadtest(o: LoadOptions, progress: Progress = () => und
       for (const v of verified) for (const [d, prints] of Object.entries(v.maps)) for (const [h, n] of Object.entries(prints)) ((watchers[d] ??= {})[h] = (watchers[d]?.[h] ?? 0) + n);
       checks.push(...mapChecks(await dbSeatStatuses(pg, dateIds), snaps.maps, watchers, versions));
     } else checks.push(...mapChecks(undefined, snaps.maps, {}, undefined));
-    checks.push(...workerChecks(sale, stormReport, verified));
+    checks.push(...workerChecks(sale, stormReport, verified, urls.length));
     monitor.stop();
     const notesOut = [...notes];
     if (!server?.engine && !o.url) notesOut.push('server engine not seen in its start log');

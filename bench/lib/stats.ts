@@ -106,7 +106,7 @@ export class PhaseStats {
       out.order.sessions += p.order.sessions;
       out.order.deltas += p.order.deltas;
       out.order.gaps += p.order.gaps;
-      out.order.outOfOrder += p.order.outOfOrder;
+      out.order.stale += p.order.stale;
       out.order.examples.push(...p.order.examples.slice(0, 5 - out.order.examples.length));
     }
     return out;

@@ -1,9 +1,11 @@
 /**
  * One buyer's live seat map of one date, kept from a `seats:watch` snapshot
  * and the `seats:changed` deltas that follow. Checks the protocol's ordering
- * promise: after the snapshot, versions arrive as v+1, v+2, … with no gap,
- * duplicate or reordering. Deltas that arrive before the snapshot's ack are
- * buffered and those the snapshot already includes are dropped.
+ * promise: after the snapshot, versions arrive as v+1, v+2, … with no gap.
+ * Deltas that arrive before the snapshot's ack are buffered and those the
+ * snapshot already includes are dropped. A delta at or below the map's version
+ * after the ack is stale: ignored and counted (none on one instance; at a
+ * non-owner one can trail the snapshot read from the database).
  */
 export type SeatStatus = 'FREE' | 'HELD' | 'SOLD';
 
@@ -18,13 +20,14 @@ export interface OrderStats {
   sessions: number;
   deltas: number;
   gaps: number;
-  outOfOrder: number;
+  /** Deltas at or below the map's version, after the snapshot: ignored. */
+  stale: number;
   /** First few violations, for the report. */
   examples: string[];
 }
 
 export function newOrderStats(): OrderStats {
-  return { sessions: 0, deltas: 0, gaps: 0, outOfOrder: 0, examples: [] };
+  return { sessions: 0, deltas: 0, gaps: 0, stale: 0, examples: [] };
 }
 
 export class WatchSession {
@@ -32,7 +35,7 @@ export class WatchSession {
   readonly seats = new Map<number, SeatStatus>();
   /** Seats the server refused (SEAT_UNAVAILABLE) that the map still shows FREE: skipped until a delta frees them. */
   readonly avoid = new Set<number>();
-  /** Set by a gap or reorder: the map is no longer trusted until a new snapshot. */
+  /** Set by a gap: the map is no longer trusted until a new snapshot. */
   broken = false;
   private buffer: Delta[] | undefined = [];
   private freeWaiters: (() => void)[] = [];
@@ -70,11 +73,13 @@ export class WatchSession {
   private apply(d: Delta): void {
     this.stats.deltas++;
     if (d.version !== this.version + 1) {
-      if (d.version > this.version + 1) this.stats.gaps++;
-      else this.stats.outOfOrder++;
       if (this.stats.examples.length < 5) this.stats.examples.push(`${this.label} date ${this.dateId}: expected v${this.version + 1}, got v${d.version}`);
+      if (d.version <= this.version) {
+        this.stats.stale++;
+        return;
+      }
+      this.stats.gaps++;
       this.broken = true;
-      if (d.version <= this.version) return;
     }
     this.version = d.version;
     for (const s of d.seats) {

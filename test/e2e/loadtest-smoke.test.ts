@@ -1,6 +1,7 @@
 import { Hist } from '../../bench/lib/hist';
 import { DEFAULTS, parseOptions, type LoadOptions } from '../../bench/lib/options';
 import { WatchSession, newOrderStats } from '../../bench/lib/watch';
+import { workerChecks } from '../../bench/lib/worker-checks';
 import { runLoadtest } from '../../bench/lib/loadtest-run';
 import { textReport } from '../../bench/lib/report';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server';
@@ -82,19 +83,34 @@ describe("the load generator's own checks", () => {
     s.onChanged(delta(6, 2));
     s.snapshot({ version: 5, seats: [1, 2, 3].map((number) => ({ number, status: number === 1 ? 'HELD' : 'FREE' })) });
     s.onChanged(delta(7, 3, 'SOLD'));
-    expect(stats).toMatchObject({ deltas: 2, gaps: 0, outOfOrder: 0 });
+    expect(stats).toMatchObject({ deltas: 2, gaps: 0, stale: 0 });
     expect(s.fingerprint()).toBe('HHS');
     expect(s.free()).toEqual([]);
   });
 
-  it('counts a gap and a duplicate as violations', () => {
+  it('counts a gap as a violation that breaks the map, and a stale duplicate as ignored', () => {
     const stats = newOrderStats();
     const s = new WatchSession(7, stats, 'b');
     s.snapshot({ version: 1, seats: [{ number: 1, status: 'FREE' }] });
+    s.onChanged(delta(1));
+    expect(stats).toMatchObject({ gaps: 0, stale: 1 });
+    expect(s.broken).toBe(false);
+    expect(s.fingerprint()).toBe('F');
     s.onChanged(delta(3));
     s.onChanged(delta(3));
-    expect(stats).toMatchObject({ gaps: 1, outOfOrder: 1 });
+    expect(stats).toMatchObject({ gaps: 1, stale: 2 });
     expect(s.broken).toBe(true);
+  });
+
+  it('fails the ordering check on a stale delta from one instance, not from several', () => {
+    const stats = newOrderStats();
+    const s = new WatchSession(7, stats, 'b');
+    s.snapshot({ version: 2, seats: [{ number: 1, status: 'FREE' }] });
+    s.onChanged(delta(2));
+    const sale = { order: stats, counts: {} } as unknown as Parameters<typeof workerChecks>[0];
+    const ordering = (instances: number) => workerChecks(sale, undefined, [], instances)[0]!;
+    expect(ordering(1).ok).toBe(false);
+    expect(ordering(3).ok).toBe(true);
   });
 
   it('keeps percentiles within about 1 % and merges across workers', () => {
