@@ -73,7 +73,14 @@ export class DateGateway {
     return map;
   }
 
-  /** Runs a request on this instance's room (the RPC handler calls this for forwarded ones). */
+  /** A command another instance forwarded here: this instance runs it, taking the date's lease if it is free. */
+  async serveForwarded<R extends RoomRequest>(req: R): Promise<ReplyOf<R>> {
+    const ownership = this.cluster?.ownership;
+    if (ownership && ownership.fence(req.dateId) === undefined && !(await ownership.acquire(req.dateId, true)).self) throw new NotOwnerError(req.dateId);
+    return this.runLocal(req);
+  }
+
+  /** Runs a request on this instance's room. */
   runLocal<R extends RoomRequest>(req: R): Promise<ReplyOf<R>> {
     if (this.cluster && this.cluster.ownership.fence(req.dateId) === undefined) return Promise.reject(new NotOwnerError(req.dateId));
     return this.rooms.run(req.dateId, (room) => this.execute(room, req)) as Promise<ReplyOf<R>>;

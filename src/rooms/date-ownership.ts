@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
+import { preferredOwner } from './rendezvous';
 import type { Logger } from '../logger';
 
 /** Another instance owns the date (or nobody can be found to): the caller routes again. */
@@ -12,10 +13,16 @@ export class NotOwnerError extends Error {
   }
 }
 
-export type Claim = { self: true; fence: number } | { self: false; owner: string };
+/**
+ * Who runs a date's room. `free`: nobody holds the lease and another live
+ * instance is the date's preferred owner; a command sent there makes it take
+ * the lease.
+ */
+export type Claim = { self: true; fence: number } | { self: false; owner: string; free?: true };
 
-// KEYS: lease, fence counter. ARGV: instance id, lease ms.
-// Returns {1, fence} when this instance holds the lease (new or renewed), {0, owner} otherwise.
+// KEYS: lease, fence counter. ARGV: instance id, lease ms, take a free lease ('1' or '0').
+// Returns {1, fence} when this instance holds the lease (new or renewed), {0, owner} when
+// another does, {2, ''} when it is free and not taken.
 const ACQUIRE = `
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -26,9 +33,17 @@ if current then
   end
   return {0, owner}
 end
+if ARGV[3] ~= '1' then return {2, ''} end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
 return {1, tostring(fence)}
+`;
+
+// KEYS: the live-instance set. ARGV: how long without a beat means dead (ms).
+const LIVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 `;
 
 // KEYS: lease. ARGV: expected value. Renewals are lease-worker.js's.
@@ -64,9 +79,12 @@ const HEARTBEAT_MS = 200;
  */
 export class DateOwnership {
   private readonly held = new Map<number, number>();
-  private readonly owners = new Map<number, { owner: string; until: number }>();
+  private readonly owners = new Map<number, { owner: string; until: number; free?: true }>();
   /** Concurrent first commands for a date share one acquisition. */
-  private readonly acquiring = new Map<number, Promise<Claim>>();
+  private readonly acquiring = new Map<string, Promise<Claim>>();
+  /** Live instances (this one always among them), as last read from Redis. */
+  private live: string[];
+  private readonly liveReader: NodeJS.Timeout;
   private readonly heartbeat = new BigInt64Array(new SharedArrayBuffer(8));
   private readonly beat: NodeJS.Timeout;
   private renewer: Worker;
@@ -77,6 +95,24 @@ export class DateOwnership {
     this.beat.unref();
     Atomics.store(this.heartbeat, 0, BigInt(Date.now()));
     this.renewer = this.startRenewer();
+    this.live = [options.instanceId];
+    this.liveReader = setInterval(() => void this.readLive(), 1000);
+    this.liveReader.unref();
+  }
+
+  /** Reads the live instances now (the first time, before serving). */
+  async readLive(): Promise<void> {
+    try {
+      const live = (await this.options.redis.eval(LIVE, 1, this.membersKey(), this.options.leaseMs)) as string[];
+      this.live = live.includes(this.instanceId) ? live : [...live, this.instanceId];
+    } catch (err) {
+      this.options.log.warn({ err }, 'reading the live instances failed');
+    }
+  }
+
+  /** The instance a free date should go to, so dates spread over the live instances. */
+  preferred(dateId: number): string {
+    return preferredOwner(dateId, this.live) ?? this.instanceId;
   }
 
   get instanceId(): string {
@@ -92,22 +128,33 @@ export class DateOwnership {
     return this.held.get(dateId);
   }
 
-  /** Takes the lease when it is free; otherwise names the owner (cached for a moment). */
-  async acquire(dateId: number): Promise<Claim> {
+  /**
+   * Names the owner (cached for a moment). A free lease is taken when this
+   * instance is the date's preferred owner, or with `take` (a command was sent
+   * here to run, or nobody else took the date for a while).
+   */
+  async acquire(dateId: number, take = false): Promise<Claim> {
     const fence = this.held.get(dateId);
     if (fence !== undefined) return { self: true, fence };
     const cached = this.owners.get(dateId);
-    if (cached && cached.until > Date.now()) return { self: false, owner: cached.owner };
-    let pending = this.acquiring.get(dateId);
+    if (!take && cached && cached.until > Date.now()) return cached.free ? { self: false, owner: cached.owner, free: true } : { self: false, owner: cached.owner };
+    const mayTake = take || this.preferred(dateId) === this.instanceId;
+    const key = `${dateId}:${mayTake}`;
+    let pending = this.acquiring.get(key);
     if (!pending) {
-      pending = this.tryAcquire(dateId).finally(() => this.acquiring.delete(dateId));
-      this.acquiring.set(dateId, pending);
+      pending = this.tryAcquire(dateId, mayTake).finally(() => this.acquiring.delete(key));
+      this.acquiring.set(key, pending);
     }
     return pending;
   }
 
-  private async tryAcquire(dateId: number): Promise<Claim> {
-    const [mine, value] = (await this.options.redis.eval(ACQUIRE, 2, this.leaseKey(dateId), this.fenceKey(dateId), this.instanceId, this.options.leaseMs)) as [number, string];
+  private async tryAcquire(dateId: number, take: boolean): Promise<Claim> {
+    const [mine, value] = (await this.options.redis.eval(ACQUIRE, 2, this.leaseKey(dateId), this.fenceKey(dateId), this.instanceId, this.options.leaseMs, take ? '1' : '0')) as [number, string];
+    if (mine === 2) {
+      const owner = this.preferred(dateId);
+      this.owners.set(dateId, { owner, until: Date.now() + 1000, free: true });
+      return { self: false, owner, free: true };
+    }
     if (mine !== 1) {
       this.owners.set(dateId, { owner: value, until: Date.now() + 1000 });
       return { self: false, owner: value };
@@ -140,6 +187,7 @@ export class DateOwnership {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.beat);
+    clearInterval(this.liveReader);
     this.renewer.postMessage({ op: 'stop' });
     await Promise.all([...this.held.keys()].map((id) => this.release(id)));
     // It exits by itself once its Redis connection is closed; do not wait on a stuck one.
@@ -158,7 +206,7 @@ export class DateOwnership {
     const { host, port, path: socket, username, password, db, family, tls } = this.options.redis.options;
     const redis: RedisOptions = { host, port, path: socket, username, password, db, family, tls };
     const worker = new Worker(path.join(__dirname, 'lease-worker.js'), {
-      workerData: { redis, leaseMs: this.options.leaseMs, everyMs: Math.max(100, Math.floor(this.options.leaseMs / 3)), stallMs: this.options.stallMs ?? STALL_MS, heartbeat: this.heartbeat },
+      workerData: { redis, membersKey: this.membersKey(), instanceId: this.instanceId, leaseMs: this.options.leaseMs, everyMs: Math.max(100, Math.floor(this.options.leaseMs / 3)), stallMs: this.options.stallMs ?? STALL_MS, heartbeat: this.heartbeat },
     });
     worker.unref();
     worker.on('message', (msg: FromWorker) => {
@@ -198,6 +246,10 @@ export class DateOwnership {
 
   private leaseValue(fence: number): string {
     return `${this.instanceId}|${fence}`;
+  }
+
+  private membersKey(): string {
+    return `${this.options.prefix}instances`;
   }
 
   private leaseKey(dateId: number): string {

@@ -25,6 +25,8 @@ export class DateRooms {
   private readonly sweeper: NodeJS.Timeout;
   private takeover?: NodeJS.Timeout;
   private ownership?: DateOwnership;
+  /** Dates with holds whose lease stayed free for this many sweeps though another instance is preferred. */
+  private readonly unclaimed = new Map<number, number>();
 
   constructor(private readonly options: DateRoomsOptions) {
     this.repo = new ReservationRepository(options.sequelize);
@@ -81,7 +83,7 @@ export class DateRooms {
     for (const dateId of dates) {
       if (this.rooms.has(dateId)) continue;
       try {
-        if (this.ownership && !(await this.ownership.acquire(dateId)).self) continue;
+        if (this.ownership && !(await this.claimForRecovery(this.ownership, dateId))) continue;
         await this.get(dateId);
         opened++;
       } catch (err) {
@@ -89,6 +91,20 @@ export class DateRooms {
       }
     }
     return opened;
+  }
+
+  private async claimForRecovery(ownership: DateOwnership, dateId: number): Promise<boolean> {
+    const claim = await ownership.acquire(dateId);
+    if (claim.self || !claim.free) {
+      this.unclaimed.delete(dateId);
+      return claim.self;
+    }
+    // Its preferred owner should take it; instances can briefly disagree on who is live, so after two sweeps anyone does.
+    const seen = (this.unclaimed.get(dateId) ?? 0) + 1;
+    this.unclaimed.set(dateId, seen);
+    if (seen < 3) return false;
+    this.unclaimed.delete(dateId);
+    return (await ownership.acquire(dateId, true)).self;
   }
 
   /** The lease is gone: close the room at once; its queued commands are re-routed by their callers. */

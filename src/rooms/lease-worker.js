@@ -1,7 +1,8 @@
 // @ts-check
 'use strict';
 /*
- * Renews this instance's date leases on a thread of its own. Under a sale the
+ * Renews this instance's date leases, and its entry in the live-instance set,
+ * on a thread of its own. Under a sale the
  * main event loop can lag by seconds; renewals queued behind that backlog let
  * leases lapse and rooms move between live instances. This thread only renews,
  * and only while the main thread's heartbeat is fresh: a hung process must
@@ -11,16 +12,21 @@
 const threads = require('node:worker_threads');
 const { Redis } = require('ioredis');
 
-// KEYS: leases. ARGV: lease ms, then the expected value of each lease.
-// Returns one 1 (renewed) or 0 (no longer ours) per lease.
+// KEYS: the live-instance set, then leases. ARGV: lease ms, instance id, then the expected value of each lease.
+// Marks this instance alive (Redis's clock, the same for every instance) and
+// returns one 1 (renewed) or 0 (no longer ours) per lease.
 const RENEW_ALL = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
 local kept = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[i + 1] then
-    redis.call('PEXPIRE', key, ARGV[1])
-    kept[i] = 1
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i + 1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    kept[i - 1] = 1
   else
-    kept[i] = 0
+    kept[i - 1] = 0
   end
 end
 return kept
@@ -28,8 +34,8 @@ return kept
 
 /** @type {unknown} */
 const data = threads.workerData;
-const { redis: redisOptions, leaseMs, everyMs, stallMs, heartbeat } =
-  /** @type {{ redis: import('ioredis').RedisOptions, leaseMs: number, everyMs: number, stallMs: number, heartbeat: BigInt64Array }} */ (data);
+const { redis: redisOptions, leaseMs, everyMs, stallMs, heartbeat, membersKey, instanceId } =
+  /** @type {{ redis: import('ioredis').RedisOptions, leaseMs: number, everyMs: number, stallMs: number, heartbeat: BigInt64Array, membersKey: string, instanceId: string }} */ (data);
 const port = threads.parentPort;
 if (!port) throw new Error('lease-worker runs as a worker thread');
 
@@ -49,7 +55,7 @@ function onMessage(msg) {
 }
 
 async function renew() {
-  if (busy || held.size === 0) return;
+  if (busy) return;
   // The main thread has not beaten for a while: it is hung, so let its leases lapse.
   if (Date.now() - Number(Atomics.load(heartbeat, 0)) > stallMs) return;
   busy = true;
@@ -57,7 +63,7 @@ async function renew() {
   try {
     const keys = entries.map(([, [key]]) => key);
     const values = entries.map(([, [, value]]) => value);
-    const kept = /** @type {number[]} */ (await redis.eval(RENEW_ALL, keys.length, ...keys, leaseMs, ...values));
+    const kept = /** @type {number[]} */ (await redis.eval(RENEW_ALL, keys.length + 1, membersKey, ...keys, leaseMs, instanceId, ...values));
     entries.forEach(([dateId, [, value]], i) => {
       if (kept[i] === 1 || held.get(dateId)?.[1] !== value) return;
       held.delete(dateId);
@@ -71,6 +77,7 @@ async function renew() {
 }
 
 const timer = setInterval(() => void renew(), everyMs);
+void renew();
 
 async function stop() {
   clearInterval(timer);

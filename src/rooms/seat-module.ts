@@ -87,7 +87,7 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
         rooms.evict(dateId);
       },
     });
-    const rpc = new RoomRpc(redis, redis.duplicate(), config.redisPrefix, instanceId, (req) => gateway.runLocal(req), log);
+    const rpc = new RoomRpc(redis, redis.duplicate(), config.redisPrefix, instanceId, (req) => gateway.serveForwarded(req), log);
     cluster = { ownership, rpc };
   }
 
@@ -100,6 +100,7 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
     async start() {
       if (cluster) {
         await cluster.rpc.start();
+        await cluster.ownership.readLive();
         gateway.attach(cluster);
         rooms.attach(cluster.ownership);
       }

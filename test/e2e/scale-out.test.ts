@@ -86,6 +86,68 @@ describe('three instances on one PostgreSQL and one Redis', () => {
     }
   }, 60_000);
 
+  it('date rooms spread over the live instances, wherever the commands arrive', async () => {
+    const concert = await createConcert(cluster[0]!, { dates: 30, seats: 5 });
+    const b = await buyer(cluster[0]!, concert.id);
+    for (const date of concert.dates) expect((await hold(b, date.id, [1])).ok).toBe(true);
+    const prefix = await findPrefix(concert.dates[0]!.id);
+    const owners = await Promise.all(concert.dates.map((d) => ownerOf(prefix, d.id)));
+    const perInstance = cluster.map((i) => owners.filter((o) => o === i.id).length);
+    // 30 dates by rendezvous hashing: every instance owns some (all on one would be 3 × (1/3)^29 likely).
+    for (const n of perInstance) expect(n).toBeGreaterThan(0);
+    expect(perInstance.reduce((s, n) => s + n, 0)).toBe(30);
+  }, 60_000);
+
+  it("a watch storm at the non-owners, racing holds: every watcher's snapshot plus deltas equals the database", async () => {
+    const concert = await createConcert(cluster[0]!, { seats: 400 });
+    const dateId = concert.dates[0]!.id;
+    const holders = await Promise.all(Array.from({ length: 6 }, (_, i) => buyer(cluster[i % 3]!, concert.id)));
+    expect((await hold(holders[0]!, dateId, [400])).ok).toBe(true);
+    const prefix = await findPrefix(dateId);
+    const ownerId = await ownerOf(prefix, dateId);
+    const others = cluster.filter((i) => i.id !== ownerId);
+    const watchers = await Promise.all(Array.from({ length: 60 }, (_, i) => buyer(others[i % 2]!, concert.id)));
+    const maps = watchers.map(() => ({ version: -1, seats: new Map<number, string>(), early: [] as any[], gaps: 0 }));
+    watchers.forEach((w, i) =>
+      w.socket.on('seats:changed', (d: any) => {
+        const m = maps[i]!;
+        if (m.version < 0) return void m.early.push(d);
+        if (d.version <= m.version) return;
+        if (d.version !== m.version + 1) m.gaps++;
+        m.version = d.version;
+        for (const s of d.seats) m.seats.set(s.number, s.status);
+      }),
+    );
+    // Holds keep landing on the owner while every watcher asks for its snapshot.
+    const holding = holders.map(async (h, n) => {
+      for (let k = 0; k < 3; k++) expect((await hold(h, dateId, [1 + n * 3 + k])).ok).toBe(true);
+    });
+    await Promise.all(
+      watchers.map(async (w, i) => {
+        const reply = await w.socket.emitWithAck('seats:watch', { dateId, queueToken: w.queueToken });
+        expect(reply.ok).toBe(true);
+        const m = maps[i]!;
+        for (const s of reply.data.seats) m.seats.set(s.number, s.status);
+        m.version = reply.data.version;
+        for (const d of m.early.filter((e) => e.version > m.version).sort((a, b) => a.version - b.version)) {
+          if (d.version !== m.version + 1) m.gaps++;
+          m.version = d.version;
+          for (const s of d.seats) m.seats.set(s.number, s.status);
+        }
+      }),
+    );
+    await Promise.all(holding);
+    await sleep(1000);
+    const [row] = await db.sequelize.query<{ version: number }>(`SELECT version FROM concert_dates WHERE id = ${dateId}`, { type: QueryTypes.SELECT });
+    const held = new Set((await liveSeats(dateId)).map((s) => s.seat_number));
+    expect(held.size).toBe(19);
+    for (const m of maps) {
+      expect(m.gaps).toBe(0);
+      expect(m.version).toBe(Number(row!.version));
+      for (let n = 1; n <= 400; n++) expect(m.seats.get(n)).toBe(held.has(n) ? 'HELD' : 'FREE');
+    }
+  }, 90_000);
+
   it('admission order is global: users joining on different instances are admitted in join order', async () => {
     const concert = await createConcert(cluster[2]!);
     const users = [];
@@ -186,23 +248,26 @@ describe('failover', () => {
     try {
       const concert = await createConcert(a);
       const dateId = concert.dates[0]!.id;
-      const [x, y] = await Promise.all([buyer(a, concert.id), buyer(b, concert.id)]);
-      expect((await hold(x, dateId, [1])).ok).toBe(true);
+      const buyers = await Promise.all([buyer(a, concert.id), buyer(b, concert.id)]);
+      expect((await hold(buyers[0], dateId, [1])).ok).toBe(true);
       const prefix = await findPrefix(dateId);
-      expect(await ownerOf(prefix, dateId)).toBe(a.id);
+      // The date's preferred instance owns it; x is a buyer connected to that owner, y to the other.
+      const ownerIsA = (await ownerOf(prefix, dateId)) === a.id;
+      const [owner, other] = ownerIsA ? [a, b] : [b, a];
+      const [x, y] = ownerIsA ? buyers : [buyers[1], buyers[0]];
 
-      a.child.kill('SIGSTOP');
+      owner.child.kill('SIGSTOP');
       await sleep(2500);
       expect((await hold(y, dateId, [2])).ok).toBe(true);
-      expect(await ownerOf(prefix, dateId)).toBe(b.id);
-      // Sent while A is stopped: A reads it the moment it resumes, with its stale room still loaded.
+      expect(await ownerOf(prefix, dateId)).toBe(other.id);
+      // Sent while the owner is stopped: it reads it the moment it resumes, with its stale room still loaded.
       const late = hold(x, dateId, [3]);
       await sleep(200);
-      a.child.kill('SIGCONT');
+      owner.child.kill('SIGCONT');
       const reply = await late;
       expect(reply.ok).toBe(true);
 
-      const metrics = await (await fetch(`${a.url}/metrics`)).text();
+      const metrics = await (await fetch(`${owner.url}/metrics`)).text();
       const fenced = Number(/tix_fence_rejections_total (\d+)/.exec(metrics)?.[1] ?? 0);
       const lost = Number(/tix_date_leases_lost_total (\d+)/.exec(metrics)?.[1] ?? 0);
       expect(fenced + lost).toBeGreaterThanOrEqual(1);
