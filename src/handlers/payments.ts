@@ -37,10 +37,12 @@ export function paymentCommands({ gateway, gate, wallet, repo }: PaymentDeps): C
         if (!owner) throw notFound('reservation');
         if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
         // A replay of a key returns the first answer even after the queue entry ended (PAID).
-        const result = await wallet.idempotent(ctx.userId, 'payment:pay', key, { reservationId }, async () => {
+        const confirm = async () => {
           await gate.requireActive(ctx.userId, owner.concertId, token);
           return gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
-        });
+        };
+        // Without a key there is nothing to remember, so no connection is held while the room works.
+        const result = key === undefined ? await confirm() : await wallet.idempotent(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
         await gate.releasePaid(ctx.userId, owner.concertId);
         return result;
       },

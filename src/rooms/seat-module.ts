@@ -11,6 +11,7 @@ import type { AppServer } from '../handlers/socket';
 import type { WalletService } from '../handlers/wallet';
 import type { CatalogRepository } from '../models/catalog-repository';
 import type { Database } from '../models/database';
+import { ReservationRepository } from '../models/reservation-repository';
 import { DateGateway } from './date-gateway';
 import { DateOwnership } from './date-ownership';
 import { DateRooms } from './date-rooms';
@@ -59,7 +60,10 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
       rooms.evict(dateId);
     },
   });
-  const gateway = new DateGateway(rooms, wallet, rooms.repo);
+  // Reads for commands go through the main pool: the commits pool is the rooms' alone, so a burst
+  // of snapshot or ownership reads never makes a room's group commit wait for a connection.
+  const reads = new ReservationRepository(db.sequelize);
+  const gateway = new DateGateway(rooms, wallet, reads);
   let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
 
   // A date's concert never changes: remember it, so routing a command costs no query.
@@ -94,8 +98,8 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
   return {
     rooms,
     commands: [
-      ...seatCommands({ gateway, gate, repo: rooms.repo, concertOf }),
-      ...paymentCommands({ gateway, gate, wallet, repo: rooms.repo }),
+      ...seatCommands({ gateway, gate, repo: reads, concertOf }),
+      ...paymentCommands({ gateway, gate, wallet, repo: reads }),
     ],
     async start() {
       if (cluster) {
