@@ -41,8 +41,8 @@ export function paymentCommands({ gateway, gate, wallet, repo }: PaymentDeps): C
           await gate.requireActive(ctx.userId, owner.concertId, token);
           return gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
         };
-        // Without a key there is nothing to remember, so no connection is held while the room works.
-        const result = key === undefined ? await confirm() : await wallet.idempotent(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
+        // The room commits the payment in its own transaction: no connection is held here meanwhile.
+        const result = key === undefined ? await confirm() : await wallet.idempotentOutside(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
         await gate.releasePaid(ctx.userId, owner.concertId);
         return result;
       },

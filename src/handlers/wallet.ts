@@ -42,6 +42,12 @@ export interface WalletService {
     request: unknown,
     run: (transaction: Transaction) => Promise<T>,
   ): Promise<T>;
+  /**
+   * The same promise for work that commits in a transaction of its own (a
+   * payment, in its date room): no connection is held while it runs; a
+   * concurrent repeat waits for the first answer.
+   */
+  idempotentOutside<T>(userId: number, scope: string, key: string, request: unknown, run: () => Promise<T>): Promise<T>;
 }
 
 export interface WalletModule {
@@ -101,6 +107,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
     debit: (transaction, userId, amount, reservationId) => change(transaction, userId, 'PAYMENT', amount, reservationId, UNCAPPED),
     refund: (transaction, userId, amount, reservationId) => change(transaction, userId, 'REFUND', amount, reservationId, UNCAPPED),
     idempotent: (userId, scope, key, request, run) => keys.run(userId, scope, key, request, run),
+    idempotentOutside: (userId, scope, key, request, run) => keys.runOutside(userId, scope, key, request, run),
   };
 
   const commands = [

@@ -27,7 +27,17 @@ const CLAIM = `
   ON CONFLICT (user_id, key) DO NOTHING
   RETURNING true AS claimed`;
 
-const FIND = `SELECT scope, request_hash, response FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text`;
+const FIND = `SELECT scope, request_hash, response, response IS NULL AS pending, created_at < now() - make_interval(secs => $3::int) AS stale
+  FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text`;
+
+// A claim whose work failed (or whose process died while working) frees the key.
+const ABANDON = `DELETE FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text AND request_hash = $3::text AND response IS NULL`;
+
+/** A claim left pending this long belongs to a process that died while working: taken over. */
+const PENDING_STALE_SECONDS = 60;
+/** A duplicate waits this long for the first request's answer. */
+const PENDING_WAIT_MS = 30_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const REMEMBER = `
   UPDATE idempotency_keys SET response = $3::jsonb
@@ -77,7 +87,7 @@ export class IdempotencyRepository {
         const stored = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown }>(FIND, {
           type: QueryTypes.SELECT,
           transaction,
-          bind: [userId, key],
+          bind: [userId, key, PENDING_STALE_SECONDS],
         });
         const row = stored[0];
         if (!row) continue;
@@ -90,6 +100,46 @@ export class IdempotencyRepository {
     });
   }
 
+  /**
+   * For work that commits elsewhere (a payment, in its date room's own
+   * transaction, possibly on another instance): holding a connection across it
+   * would let a burst of payments drain the pool. The claim is committed first
+   * as pending, the answer stored after; a duplicate polls for it. Failures
+   * free the key, as above.
+   */
+  async runOutside<T>(userId: number, scope: string, key: string, request: unknown, work: () => Promise<T>): Promise<T> {
+    await this.purgeWhenDue();
+    const hash = requestHash(request);
+    const giveUpAt = Date.now() + PENDING_WAIT_MS;
+    for (;;) {
+      if (await this.claim(undefined, userId, scope, key, hash)) {
+        let answer: T;
+        try {
+          answer = await work();
+        } catch (err) {
+          await this.sequelize.query(ABANDON, { bind: [userId, key, hash] }).catch(() => undefined);
+          throw err;
+        }
+        return this.remember(undefined, userId, key, answer);
+      }
+      const [row] = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown; pending: boolean; stale: boolean }>(FIND, {
+        type: QueryTypes.SELECT,
+        bind: [userId, key, PENDING_STALE_SECONDS],
+      });
+      if (!row) continue;
+      if (row.scope !== scope || row.request_hash !== hash) {
+        throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
+      }
+      if (!row.pending) return row.response as T;
+      if (row.stale) {
+        await this.sequelize.query(ABANDON, { bind: [userId, key, hash] });
+        continue;
+      }
+      if (Date.now() > giveUpAt) throw new AppError('INTERNAL', 'a request with this Idempotency-Key is still running; retry shortly');
+      await sleep(50);
+    }
+  }
+
   /** Deletes up to one batch of keys older than the retention; returns how many. */
   async purgeExpired(): Promise<number> {
     const rows = await this.sequelize.query<{ purged: number }>(PURGE, {
@@ -99,7 +149,7 @@ export class IdempotencyRepository {
     return rows[0]?.purged ?? 0;
   }
 
-  private async claim(transaction: Transaction, userId: number, scope: string, key: string, hash: string): Promise<boolean> {
+  private async claim(transaction: Transaction | undefined, userId: number, scope: string, key: string, hash: string): Promise<boolean> {
     try {
       const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, transaction, bind: [userId, scope, key, hash] });
       return rows.length > 0;
@@ -111,7 +161,7 @@ export class IdempotencyRepository {
   }
 
   /** Stores the answer and hands back the stored copy, so the first caller and every repeat get the same JSON. */
-  private async remember<T>(transaction: Transaction, userId: number, key: string, answer: T): Promise<T> {
+  private async remember<T>(transaction: Transaction | undefined, userId: number, key: string, answer: T): Promise<T> {
     const rows = await this.sequelize.query<{ response: unknown }>(REMEMBER, {
       type: QueryTypes.SELECT,
       transaction,

@@ -168,3 +168,51 @@ describe('retention', () => {
     for (let i = 0; i < 5; i++) expect(await keyExists('unit:batch', `batch-${i}`)).toBe(false);
   });
 });
+
+describe('work that commits elsewhere (runOutside)', () => {
+  const repo = () => new IdempotencyRepository(db.sequelize, log);
+
+  it('runs the work once for concurrent repeats, holding no connection while it runs, and all get its answer', async () => {
+    const keys = repo();
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const work = async () => {
+      runs++;
+      await gate;
+      return { paid: runs };
+    };
+    // Eight callers on a pool of six: were a connection held across the work, they could not all be waiting at once.
+    const calls = Array.from({ length: 8 }, () => keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work));
+    await new Promise((r) => setTimeout(r, 300));
+    const [idle] = await db.sequelize.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+      { type: QueryTypes.SELECT },
+    );
+    expect(idle!.n).toBe(0);
+    release();
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 8 }, () => ({ paid: 1 })));
+    expect(runs).toBe(1);
+    expect(await keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work)).toEqual({ paid: 1 });
+    expect(runs).toBe(1);
+  });
+
+  it('frees the key when the work fails, and refuses the key for another request or scope', async () => {
+    const keys = repo();
+    await expect(keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => {
+      throw new Error('room said no');
+    })).rejects.toThrow('room said no');
+    expect(await keyExists('payment:pay', 'outside-2')).toBe(false);
+    expect(await keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => 'ok')).toBe('ok');
+    await expect(keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 3 }, async () => 'other')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(keys.run(userId, 'wallet:charge', 'outside-2', { reservationId: 2 }, async () => 'charge')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+  });
+
+  it('takes over a claim left pending by a process that died while working', async () => {
+    await db.sequelize.query(
+      `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) VALUES ($1, 'payment:pay', 'outside-3', $2, now() - interval '2 minutes')`,
+      { bind: [userId, requestHash({ reservationId: 4 })] },
+    );
+    expect(await repo().runOutside(userId, 'payment:pay', 'outside-3', { reservationId: 4 }, async () => ({ again: true }))).toEqual({ again: true });
+  });
+});
