@@ -162,7 +162,7 @@ export class DateOwnership {
     const taken = Number(value);
     await this.writeFence(dateId, taken);
     this.held.set(dateId, taken);
-    this.renewer.postMessage({ op: 'hold', dateId, key: this.leaseKey(dateId), value: this.leaseValue(taken) });
+    this.renew(dateId, taken);
     return { self: true, fence: taken };
   }
 
@@ -188,10 +188,10 @@ export class DateOwnership {
     this.closing = true;
     clearInterval(this.beat);
     clearInterval(this.liveReader);
-    this.renewer.postMessage({ op: 'stop' });
-    await Promise.all([...this.held.keys()].map((id) => this.release(id)));
     // It exits by itself once its Redis connection is closed; do not wait on a stuck one.
     const stopped = new Promise((resolve) => this.renewer.once('exit', resolve));
+    this.renewer.postMessage({ op: 'stop' });
+    await Promise.all([...this.held.keys()].map((id) => this.release(id)));
     await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     await this.renewer.terminate();
   }
@@ -216,11 +216,18 @@ export class DateOwnership {
     worker.on('error', (err) => this.options.log.error({ err }, 'lease renewer crashed'));
     worker.on('exit', () => {
       if (this.closing) return;
-      // A renewer that died must be replaced, or every lease held here lapses.
-      this.renewer = this.startRenewer();
-      for (const [dateId, fence] of this.held) this.renewer.postMessage({ op: 'hold', dateId, key: this.leaseKey(dateId), value: this.leaseValue(fence) });
+      // A renewer that died must be replaced, or every lease held here lapses; a second later, so a crash cannot spin.
+      setTimeout(() => {
+        if (this.closing) return;
+        this.renewer = this.startRenewer();
+        for (const [dateId, fence] of this.held) this.renew(dateId, fence);
+      }, 1000).unref();
     });
     return worker;
+  }
+
+  private renew(dateId: number, fence: number): void {
+    this.renewer.postMessage({ op: 'hold', dateId, key: this.leaseKey(dateId), value: this.leaseValue(fence) });
   }
 
   private onRenewalRefused(dateId: number, value: string): void {
