@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const LATENCY = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** One registry per app instance, so tests can run several apps in one process. */
 export function createMetrics() {
   const registry = new Registry();
@@ -18,6 +20,25 @@ export function createMetrics() {
       name: 'tix_date_room_batch_size',
       help: 'Commands committed per date-room transaction (group commit)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    roomWait: new Histogram({
+      name: 'tix_date_room_wait_seconds',
+      help: 'How long the oldest command of a committed batch waited in its date room mailbox',
+      buckets: LATENCY,
+      registers: [registry],
+    }),
+    roomCommit: new Histogram({
+      name: 'tix_date_room_commit_seconds',
+      help: 'Duration of one date-room group commit (one transaction)',
+      buckets: LATENCY,
+      registers: [registry],
+    }),
+    forward: new Histogram({
+      name: 'tix_room_forward_seconds',
+      help: 'Commands forwarded between instances: round trip at the sender (side=request), work at the owner (side=serve)',
+      labelNames: ['side', 'op', 'outcome'] as const,
+      buckets: LATENCY,
       registers: [registry],
     }),
     fenceRejections: new Counter({

@@ -23,6 +23,8 @@ interface Effect {
 }
 
 interface Message {
+  /** performance.now() when posted: how long commands wait behind earlier batches. */
+  posted: number;
   apply(write: BatchWrite, now: Date): Effect;
   resolve(value: unknown): void;
   reject(err: unknown): void;
@@ -45,7 +47,8 @@ export interface DateRoomDeps {
   onSeatsChanged?(concertId: number): void;
   /** Fencing token checked by every commit (scale-out). */
   fence?: number;
-  onBatch?(size: number): void;
+  /** After each group commit: its size, how long its oldest command waited, how long the commit took. */
+  onBatch?(batch: { size: number; waitMs: number; commitMs: number }): void;
   /** Group commit bound; 1 commits every command alone. */
   maxBatch?: number;
   /** A commit was refused by the fence: another instance owns the date now. */
@@ -132,12 +135,17 @@ export class DateRoom {
     if (this.closed) return Promise.reject(new RoomClosedError());
     this.lastActivity = this.clock.now();
     return new Promise<T>((resolve, reject) => {
-      this.mailbox.post({ apply, resolve: (v) => resolve(v as T), reject });
+      this.mailbox.post({ posted: performance.now(), apply, resolve: (v) => resolve(v as T), reject });
     });
   }
 
   private expire(reservationId: number): void {
-    this.mailbox.post({ apply: (write, now) => this.onExpire(write, now, reservationId), resolve: () => undefined, reject: () => undefined });
+    this.mailbox.post({
+      posted: performance.now(),
+      apply: (write, now) => this.onExpire(write, now, reservationId),
+      resolve: () => undefined,
+      reject: () => undefined,
+    });
   }
 
   private onHold(write: BatchWrite, now: Date, userId: number, seatNumbers: readonly number[]): Effect {
@@ -251,12 +259,14 @@ export class DateRoom {
       return;
     }
     const now = new Date(this.clock.now());
+    const started = performance.now();
     const write = new BatchWrite();
     const applied = this.applyAll(batch, write, now);
     if (write.empty) return this.finish(applied, false);
-    this.deps.onBatch?.(applied.length);
     try {
       await this.commit(write);
+      const waitMs = started - (batch[0]?.posted ?? started);
+      this.deps.onBatch?.({ size: applied.length, waitMs, commitMs: performance.now() - started });
       this.finish(applied, true);
       return;
     } catch (err) {

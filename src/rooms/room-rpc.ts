@@ -15,6 +15,17 @@ export class RpcTimeoutError extends Error {}
 /** The instance asked is not (or no longer) the owner. */
 export class RemoteNotOwnerError extends Error {}
 
+export interface RoomRpcOptions {
+  pub: Redis;
+  sub: Redis;
+  prefix: string;
+  instanceId: string;
+  handle(req: RoomRequest): Promise<unknown>;
+  log: Logger;
+  /** Round trip at the sender ('request'), work at the owner ('serve'); outcome is ok, an error code or timeout. */
+  timed?(side: 'request' | 'serve', op: RoomRequest['op'], outcome: string, seconds: number): void;
+}
+
 /**
  * Request/reply between instances over Redis pub/sub: a command that arrives
  * at an instance that does not own the date is sent to the owner's channel,
@@ -23,14 +34,13 @@ export class RemoteNotOwnerError extends Error {}
 export class RoomRpc {
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
 
-  constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
-    private readonly prefix: string,
-    private readonly instanceId: string,
-    private readonly handle: (req: RoomRequest) => Promise<unknown>,
-    private readonly log: Logger,
-  ) {}
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly instanceId: string;
+
+  constructor(private readonly options: RoomRpcOptions) {
+    ({ pub: this.pub, sub: this.sub, instanceId: this.instanceId } = options);
+  }
 
   async start(): Promise<void> {
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
@@ -38,6 +48,16 @@ export class RoomRpc {
   }
 
   request(instanceId: string, req: RoomRequest, timeoutMs: number): Promise<unknown> {
+    const started = performance.now();
+    const answer = this.send(instanceId, req, timeoutMs);
+    answer.then(
+      () => this.timed('request', req.op, 'ok', started),
+      (err: unknown) => this.timed('request', req.op, outcomeOf(err), started),
+    );
+    return answer;
+  }
+
+  private send(instanceId: string, req: RoomRequest, timeoutMs: number): Promise<unknown> {
     const id = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -84,14 +104,17 @@ export class RoomRpc {
   }
 
   private async serve({ id, from, req }: { id: string; from: string; req: RoomRequest }): Promise<void> {
+    const started = performance.now();
     let reply: Envelope;
     try {
-      reply = { t: 'res', id, ok: true, data: await this.handle(req) };
+      reply = { t: 'res', id, ok: true, data: await this.options.handle(req) };
+      this.timed('serve', req.op, 'ok', started);
     } catch (err) {
+      this.timed('serve', req.op, outcomeOf(err), started);
       if (err instanceof NotOwnerError) {
         reply = { t: 'res', id, ok: false, error: toErrorBody(err), notOwner: true };
       } else {
-        if (!(err instanceof AppError)) this.log.error({ err, op: req.op }, 'forwarded command failed');
+        if (!(err instanceof AppError)) this.options.log.error({ err, op: req.op }, 'forwarded command failed');
         reply = { t: 'res', id, ok: false, error: toErrorBody(err) };
       }
     }
@@ -99,6 +122,17 @@ export class RoomRpc {
   }
 
   private channel(instanceId: string): string {
-    return `${this.prefix}rpc:${instanceId}`;
+    return `${this.options.prefix}rpc:${instanceId}`;
   }
+
+  private timed(side: 'request' | 'serve', op: RoomRequest['op'], outcome: string, started: number): void {
+    this.options.timed?.(side, op, outcome, (performance.now() - started) / 1000);
+  }
+}
+
+function outcomeOf(err: unknown): string {
+  if (err instanceof AppError) return err.code;
+  if (err instanceof RpcTimeoutError) return 'timeout';
+  if (err instanceof NotOwnerError || err instanceof RemoteNotOwnerError) return 'not_owner';
+  return 'error';
 }

@@ -52,7 +52,11 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
     idleMs: config.roomIdleMs,
     watchers: (dateId) => io.of('/').adapter.rooms.get(groups.date(dateId))?.size ?? 0,
     onSeatsChanged: (concertId) => gate.seatsChanged(concertId),
-    onBatch: (size) => metrics.commitBatchSize.observe(size),
+    onBatch: ({ size, waitMs, commitMs }) => {
+      metrics.commitBatchSize.observe(size);
+      metrics.roomWait.observe(waitMs / 1000);
+      metrics.roomCommit.observe(commitMs / 1000);
+    },
     maxBatch: config.dateRoomMaxBatch,
     onFenceLost: (dateId) => {
       metrics.fenceRejections.inc();
@@ -91,7 +95,15 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
         rooms.evict(dateId);
       },
     });
-    const rpc = new RoomRpc(redis, redis.duplicate(), config.redisPrefix, instanceId, (req) => gateway.serveForwarded(req), log);
+    const rpc = new RoomRpc({
+      pub: redis,
+      sub: redis.duplicate({ enableAutoPipelining: false }),
+      prefix: config.redisPrefix,
+      instanceId,
+      handle: (req) => gateway.serveForwarded(req),
+      log,
+      timed: (side, op, outcome, seconds) => metrics.forward.observe({ side, op, outcome }, seconds),
+    });
     cluster = { ownership, rpc };
   }
 
