@@ -50,16 +50,24 @@ export function createApp(deps: AppDeps): App {
 
   const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
   // Several instances: pushes reach sockets on every instance through Redis sharded pub/sub
-  // (Redis 7): a date's deltas go only to instances with watchers of that date, and
-  // dynamic-private gives each socket its own channel so a push to one socket is not lost.
-  const adapterClients = redis ? [redis.duplicate(), redis.duplicate()] : [];
-  if (adapterClients[0] && adapterClients[1]) {
-    io.adapter(createShardedAdapter(adapterClients[0], adapterClients[1], { subscriptionMode: 'dynamic-private', channelPrefix: `${config.redisPrefix}sio` }));
+  // (Redis 7): a date's, a user's or a queue's pushes go only to instances with members of that
+  // room. Sockets' own rooms share the main channel (nothing pushes to one socket id across
+  // instances), which spares a SSUBSCRIBE per connection.
+  // Commands issued in one tick share one write: the queue checks, leases, RPC and publishes
+  // of a busy instance are thousands per second, and a syscall each was a quarter of its CPU.
+  const shared = redis?.duplicate({ enableAutoPipelining: true });
+  const subscriber = redis?.duplicate({ enableAutoPipelining: false });
+  if (shared && subscriber) {
+    io.adapter(createShardedAdapter(shared, subscriber, { subscriptionMode: 'dynamic', channelPrefix: `${config.redisPrefix}sio` }));
   }
+  // The adapter subscribes a room's channel when its first member joins, without waiting. A PING
+  // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
+  // push to the room reaches the socket (a snapshot read next cannot miss a delta).
+  const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
   const push = createSocketPush(io);
-  const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis });
+  const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
   const wallet = createWallet({ config, db, log });
-  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis });
+  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 
   const commands = new Map<string, Command>();
   for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
@@ -68,7 +76,7 @@ export function createApp(deps: AppDeps): App {
   }
   const runner = new CommandRunner(log, metrics);
   const hooks: SocketHooks[] = [queue.hooks];
-  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks });
+  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed });
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
@@ -93,7 +101,7 @@ export function createApp(deps: AppDeps): App {
       await queue.close();
       await seats.close();
       await io.close().catch(() => undefined);
-      await Promise.all(adapterClients.map((c) => c.quit().catch(() => undefined)));
+      if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
     },
   };
 }

@@ -15,6 +15,8 @@ export interface CommandContext {
   userId: number;
   /** Present when the command came over Socket.IO. */
   socket?: AppSocket;
+  /** Puts the socket in a push group; resolves once pushes to it reach this socket from any instance. */
+  join?: (room: string) => Promise<void>;
 }
 
 /**

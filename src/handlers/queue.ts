@@ -1,7 +1,7 @@
 import type { QueueStatus } from './events';
 import { rooms } from '../rooms/push';
 import type { BeforeRead } from '../rooms/waiting-rooms';
-import { defineCommand, type AppSocket, type Command } from './command';
+import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken } from './schemas';
 
 /** What the queue commands need from the waiting rooms. */
@@ -37,7 +37,7 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:join',
       auth: 'user',
       validate: validateJoin,
-      run: ({ concertId }, ctx) => followed(ctx.socket, (before) => service.join(ctx.userId, concertId, before), (out) => out.status),
+      run: ({ concertId }, ctx) => followed(ctx, (before) => service.join(ctx.userId, concertId, before), (out) => out.status),
       httpStatus: (out) => (out.created ? 201 : 200),
       reply: (out) => out.status,
     }),
@@ -45,7 +45,7 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:status',
       auth: 'user',
       validate: validateToken,
-      run: (input, ctx) => followed(ctx.socket, (before) => service.status(ctx.userId, input.queueToken, before), (status) => status),
+      run: (input, ctx) => followed(ctx, (before) => service.status(ctx.userId, input.queueToken, before), (status) => status),
     }),
     defineCommand<TokenInput, Record<string, never>>({
       name: 'queue:leave',
@@ -60,8 +60,8 @@ export function queueCommands(service: QueueService): Command[] {
 }
 
 /** Runs a queue read with the socket (if any) in the concert's tick broadcast only while the entry waits. */
-async function followed<T>(socket: AppSocket | undefined, read: (before?: BeforeRead) => Promise<T>, statusOf: (out: T) => QueueStatus): Promise<T> {
-  if (!socket) return read();
+async function followed<T>({ socket, join }: CommandContext, read: (before?: BeforeRead) => Promise<T>, statusOf: (out: T) => QueueStatus): Promise<T> {
+  if (!socket || !join) return read();
   // Only a group this read added is undone: a socket already following (another entry of the
   // user, another tab's join) stays in.
   let joined: string | undefined;
@@ -69,7 +69,7 @@ async function followed<T>(socket: AppSocket | undefined, read: (before?: Before
     const room = rooms.queue(concertId);
     if (socket.rooms.has(room)) return;
     joined = room;
-    await socket.join(room);
+    await join(room);
   };
   try {
     const out = await read(before);

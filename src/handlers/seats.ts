@@ -44,7 +44,7 @@ export function seatCommands({ gateway, gate, repo, concertOf }: SeatCommandDeps
   const snapshot = async (userId: number, { dateId, queueToken: token }: DateRef, ctx?: CommandContext) => {
     await gate.requireActive(userId, await concertOf(dateId), token);
     // Join before the snapshot: every delta after the snapshot's version reaches the socket.
-    if (ctx?.socket) await ctx.socket.join(groups.date(dateId));
+    await ctx?.join?.(groups.date(dateId));
     return gateway.send({ op: 'snapshot', dateId });
   };
 

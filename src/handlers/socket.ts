@@ -25,6 +25,8 @@ export interface MountOptions {
   /** Commands per second per socket; bursts of twice that pass. */
   rateLimit: number;
   hooks: SocketHooks[];
+  /** Resolves once the room subscriptions asked for so far are live on every instance's path (Redis). */
+  subscribed?: () => Promise<void>;
 }
 
 /**
@@ -34,6 +36,7 @@ export interface MountOptions {
  */
 export function mountSocket(io: AppServer, options: MountOptions): void {
   const { commands, runner, tokens, metrics, hooks } = options;
+  const subscribed = options.subscribed ?? (() => Promise.resolve());
   const socketCommands = [...commands.values()].filter((c) => !c.httpOnly);
 
   io.use((socket, next) => {
@@ -49,7 +52,12 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
 
   io.on('connection', (socket) => {
     const userId = socket.data.userId;
-    void socket.join(userRoom(userId));
+    const join = async (room: string) => {
+      await socket.join(room);
+      await subscribed();
+    };
+    // Commands wait for the user's room: an admission or a reservation push it triggers must reach this socket.
+    const ready = join(userRoom(userId)).catch(() => undefined);
     metrics.connectedSockets.inc();
     for (const hook of hooks) hook.connected?.(socket);
     socket.on('disconnect', () => {
@@ -68,7 +76,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
         }
         // A client may omit an empty payload: `emitWithAck('wallet:get')`.
         const payload = args.length === 0 ? {} : args[0];
-        void runner.execute(command, payload, { userId, socket }).then((outcome) =>
+        void ready.then(() => runner.execute(command, payload, { userId, socket, join })).then((outcome) =>
           reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }),
         );
       });
