@@ -79,30 +79,44 @@ export class ReservationRepository {
     };
   }
 
-  /** Inserts reservations and their seats in two statements; returns the new ids in input order. */
+  /**
+   * Inserts reservations and their seats in one statement (one round trip: under load a date
+   * room's commit waits a turn of the event loop per statement); returns the new ids in input
+   * order. The seats' foreign key is checked at the end of the statement, after both inserts.
+   */
   async insertReservations(tx: Transaction, dateId: number, concertId: number, rows: NewReservationRow[]): Promise<number[]> {
-    const ids = (
-      await this.sequelize.query<{ id: number }>(
-        `SELECT nextval(pg_get_serial_sequence('reservations', 'id'))::int AS id FROM generate_series(1, $1)`,
-        { bind: [rows.length], type: QueryTypes.SELECT, transaction: tx },
-      )
-    ).map((r) => r.id);
-    await this.sequelize.query(
-      `INSERT INTO reservations (id, user_id, date_id, concert_id, status, total, expires_at, created_at)
-       SELECT id, user_id, $5, $6, 'HELD', total, expires_at, created_at
-         FROM unnest($1::int[], $2::int[], $3::bigint[], $4::timestamptz[], $7::timestamptz[]) AS t(id, user_id, total, expires_at, created_at)`,
+    const seatRows = rows.flatMap((r, i) => r.seats.map((s) => ({ ord: i + 1, number: s.number, price: s.price })));
+    const ids = await this.sequelize.query<{ id: number }>(
+      `WITH ids AS (
+         SELECT nextval(pg_get_serial_sequence('reservations', 'id'))::int AS id, ord FROM generate_series(1, $1::int) AS ord
+       ), reservation AS (
+         INSERT INTO reservations (id, user_id, date_id, concert_id, status, total, expires_at, created_at)
+         SELECT ids.id, t.user_id, $5, $6, 'HELD', t.total, t.expires_at, t.created_at
+           FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $7::timestamptz[]) WITH ORDINALITY AS t(user_id, total, expires_at, created_at, ord)
+           JOIN ids USING (ord)
+       ), seat AS (
+         INSERT INTO reservation_seats (reservation_id, date_id, seat_number, price)
+         SELECT ids.id, $5, t.number, t.price FROM unnest($8::int[], $9::int[], $10::int[]) AS t(ord, number, price) JOIN ids USING (ord)
+       )
+       SELECT id FROM ids ORDER BY ord`,
       {
-        bind: [ids, rows.map((r) => r.userId), rows.map((r) => r.total), rows.map((r) => r.expiresAt.toISOString()), dateId, concertId, rows.map((r) => r.createdAt.toISOString())],
+        bind: [
+          rows.length,
+          rows.map((r) => r.userId),
+          rows.map((r) => r.total),
+          rows.map((r) => r.expiresAt.toISOString()),
+          dateId,
+          concertId,
+          rows.map((r) => r.createdAt.toISOString()),
+          seatRows.map((s) => s.ord),
+          seatRows.map((s) => s.number),
+          seatRows.map((s) => s.price),
+        ],
+        type: QueryTypes.SELECT,
         transaction: tx,
       },
     );
-    const seatRows = rows.flatMap((r, i) => r.seats.map((s) => ({ id: ids[i] as number, number: s.number, price: s.price })));
-    await this.sequelize.query(
-      `INSERT INTO reservation_seats (reservation_id, date_id, seat_number, price)
-       SELECT id, $4, number, price FROM unnest($1::int[], $2::int[], $3::int[]) AS t(id, number, price)`,
-      { bind: [seatRows.map((s) => s.id), seatRows.map((s) => s.number), seatRows.map((s) => s.price), dateId], transaction: tx },
-    );
-    return ids;
+    return ids.map((r) => r.id);
   }
 
   /**
@@ -112,14 +126,22 @@ export class ReservationRepository {
    */
   async transition(tx: Transaction, changes: { id: number; from: ReservationStatus; to: ReservationStatus; at: Date }[]): Promise<void> {
     if (changes.length === 0) return;
+    // One statement: the reservations whose status was as expected, and the seats of those that ended.
     const updated = await this.sequelize.query<{ id: number }>(
-      `UPDATE reservations r
-          SET status = t.status,
-              paid_at = CASE WHEN t.status = 'CONFIRMED' THEN t.at ELSE r.paid_at END,
-              ended_at = CASE WHEN t.status IN ('CANCELED', 'EXPIRED') THEN t.at ELSE r.ended_at END
-         FROM unnest($1::int[], $2::text[], $3::text[], $4::timestamptz[]) AS t(id, prev, status, at)
-        WHERE r.id = t.id AND r.status = t.prev
-        RETURNING r.id`,
+      `WITH t AS (
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::timestamptz[]) AS t(id, prev, status, at)
+       ), moved AS (
+         UPDATE reservations r
+            SET status = t.status,
+                paid_at = CASE WHEN t.status = 'CONFIRMED' THEN t.at ELSE r.paid_at END,
+                ended_at = CASE WHEN t.status IN ('CANCELED', 'EXPIRED') THEN t.at ELSE r.ended_at END
+           FROM t
+          WHERE r.id = t.id AND r.status = t.prev
+         RETURNING r.id, t.status
+       ), freed AS (
+         UPDATE reservation_seats s SET live = false FROM moved WHERE s.reservation_id = moved.id AND moved.status IN ('CANCELED', 'EXPIRED')
+       )
+       SELECT id FROM moved`,
       {
         bind: [changes.map((c) => c.id), changes.map((c) => c.from), changes.map((c) => c.to), changes.map((c) => c.at.toISOString())],
         type: QueryTypes.SELECT,
@@ -127,13 +149,6 @@ export class ReservationRepository {
       },
     );
     if (updated.length !== changes.length) throw new Error(`stale reservation state: ${changes.length - updated.length} rows changed elsewhere`);
-    const ended = changes.filter((c) => c.to === 'CANCELED' || c.to === 'EXPIRED').map((c) => c.id);
-    if (ended.length > 0) {
-      await this.sequelize.query('UPDATE reservation_seats SET live = false WHERE reservation_id = ANY($1::int[])', {
-        bind: [ended],
-        transaction: tx,
-      });
-    }
   }
 
   /**

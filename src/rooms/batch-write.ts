@@ -4,9 +4,9 @@ import type { ReservationRepository } from '../models/reservation-repository';
 import type { Reservation } from './date-state';
 
 /**
- * Everything one group commit writes: new holds as two multi-row inserts,
- * status changes as one conditional update, then any extra statements (money),
- * then the seat map's version — one transaction, one fsync.
+ * Everything one group commit writes: status changes as one conditional
+ * statement, new holds as one multi-row statement, then any extra statements
+ * (money), then the seat map's version — one transaction, one fsync.
  */
 export class BatchWrite {
   readonly inserts: Reservation[] = [];
