@@ -17,6 +17,7 @@ export class RemoteNotOwnerError extends Error {}
 
 export interface RoomRpcOptions {
   pub: Redis;
+  /** A connection of the RPC's own: it subscribes, and close() quits it. */
   sub: Redis;
   prefix: string;
   instanceId: string;
@@ -34,17 +35,11 @@ export interface RoomRpcOptions {
 export class RoomRpc {
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
 
-  private readonly pub: Redis;
-  private readonly sub: Redis;
-  private readonly instanceId: string;
-
-  constructor(private readonly options: RoomRpcOptions) {
-    ({ pub: this.pub, sub: this.sub, instanceId: this.instanceId } = options);
-  }
+  constructor(private readonly options: RoomRpcOptions) {}
 
   async start(): Promise<void> {
-    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
-    await this.sub.subscribe(this.channel(this.instanceId));
+    this.options.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
+    await this.options.sub.subscribe(this.channel(this.options.instanceId));
   }
 
   request(instanceId: string, req: RoomRequest, timeoutMs: number): Promise<unknown> {
@@ -65,8 +60,8 @@ export class RoomRpc {
         reject(new RpcTimeoutError(`owner ${instanceId} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      const envelope: Envelope = { t: 'req', id, from: this.instanceId, req };
-      this.pub.publish(this.channel(instanceId), JSON.stringify(envelope)).catch((err: unknown) => {
+      const envelope: Envelope = { t: 'req', id, from: this.options.instanceId, req };
+      this.options.pub.publish(this.channel(instanceId), JSON.stringify(envelope)).catch((err: unknown) => {
         clearTimeout(timer);
         this.pending.delete(id);
         reject(err instanceof Error ? err : new Error(String(err)));
@@ -80,7 +75,8 @@ export class RoomRpc {
       p.reject(new RpcTimeoutError('closing'));
     }
     this.pending.clear();
-    await this.sub.unsubscribe().catch(() => undefined);
+    // The subscriber connection is the RPC's own: QUIT ends its subscription and closes it.
+    await this.options.sub.quit().catch(() => undefined);
   }
 
   private onMessage(raw: string): void {
@@ -118,7 +114,7 @@ export class RoomRpc {
         reply = { t: 'res', id, ok: false, error: toErrorBody(err) };
       }
     }
-    await this.pub.publish(this.channel(from), JSON.stringify(reply)).catch(() => undefined);
+    await this.options.pub.publish(this.channel(from), JSON.stringify(reply)).catch(() => undefined);
   }
 
   private channel(instanceId: string): string {
