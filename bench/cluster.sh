@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts N instances of the built server (dist/) on one fresh PostgreSQL database and one Redis,
-# with the sale settings the 30,000-socket run in BENCHMARKS.md uses. Stop them with:
+# with the sale settings the 30,000-socket run in BENCHMARKS.md uses (ADMIT_BATCH, QUEUE_ADMIT_INTERVAL_MS
+# and MAX_ACTIVE override the admission pacing; pass the same values to the load generator). Stop them with:
 #   kill $(cat /tmp/tix-cluster/*.pid)
 # Usage: bench/cluster.sh [instances=3] [first port=3100] [database=tix_cluster_bench]
 set -euo pipefail
@@ -14,8 +15,8 @@ for i in $(seq 0 $((N - 1))); do
   env PORT=$PORT HOST=127.0.0.1 INSTANCE_ID="i$i" NODE_ENV=production LOG_LEVEL=${LOG_LEVEL:-warn} \
     DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" REDIS_URL=redis://127.0.0.1:6379 REDIS_PREFIX="$PREFIX" \
     JWT_SECRET=loadtest-secret-0123456789-0123456789-abcdef ADMIN_TOKEN=loadtest-admin-token SEED_DEMO=false \
-    HOLD_TTL_SECONDS=30 MAX_SEATS_PER_USER=4 QUEUE_ADMIT_BATCH=1000 QUEUE_ADMIT_INTERVAL_MS=${QUEUE_ADMIT_INTERVAL_MS:-100} \
-    QUEUE_MAX_ACTIVE=10000 QUEUE_ACTIVE_TTL_SECONDS=300 QUEUE_IDLE_TIMEOUT_SECONDS=120 QUEUE_MAX_WAITING=100000 \
+    HOLD_TTL_SECONDS=30 MAX_SEATS_PER_USER=4 QUEUE_ADMIT_BATCH=${ADMIT_BATCH:-1000} QUEUE_ADMIT_INTERVAL_MS=${QUEUE_ADMIT_INTERVAL_MS:-100} \
+    QUEUE_MAX_ACTIVE=${MAX_ACTIVE:-10000} QUEUE_ACTIVE_TTL_SECONDS=300 QUEUE_IDLE_TIMEOUT_SECONDS=120 QUEUE_MAX_WAITING=100000 \
     SOCKET_RATE_LIMIT=1000 DATE_LEASE_MS=${DATE_LEASE_MS:-3000} \
     node dist/index.js >"$DIR/i$i.log" 2>&1 &
   echo $! >"$DIR/i$i.pid"

@@ -4,7 +4,7 @@ import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Database } from '../models/database';
 import { IdempotencyRepository } from '../models/idempotency-repository';
-import { WalletRepository, type LedgerKind, type WalletView } from '../models/wallet-repository';
+import { WalletRepository, type WalletView } from '../models/wallet-repository';
 import { defineCommand, type Command } from './command';
 import { compile, idempotencyKey, object } from './schemas';
 
@@ -16,15 +16,11 @@ export interface WalletDeps {
   log: Logger;
 }
 
-/** The money operations other features run inside their own transactions. */
+/**
+ * Idempotency for money commands. Payments and refunds themselves are written
+ * by the date room, in the commit that changes the reservation.
+ */
 export interface WalletService {
-  /**
-   * Debits `amount` inside `transaction` (ledger PAYMENT), or throws
-   * INSUFFICIENT_BALANCE and changes nothing. Returns the balance after.
-   */
-  debit(transaction: Transaction, userId: number, amount: number, reservationId: number): Promise<number>;
-  /** Credits `amount` inside `transaction` (ledger REFUND). Returns the balance after. */
-  refund(transaction: Transaction, userId: number, amount: number, reservationId: number): Promise<number>;
   /**
    * Runs `run` at most once per (user, key): a repeat with the same scope and
    * request returns the first answer, also when repeats arrive concurrently;
@@ -73,9 +69,6 @@ interface WalletQuery {
 
 const validateWalletQuery = compile<WalletQuery>(object<WalletQuery>({ limit: { type: 'integer', minimum: 1, maximum: HISTORY_MAX } }));
 
-// Refunds and payments are not capped: money already paid always goes back, and a refunded balance stays payable.
-const UNCAPPED = Number.MAX_SAFE_INTEGER;
-
 export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   const wallets = new WalletRepository(db.sequelize);
   const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }));
@@ -84,28 +77,20 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
     object<Charge>({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']),
   );
 
-  async function change(transaction: Transaction, userId: number, kind: LedgerKind, amount: number, reservationId: number | null, maxBalance: number) {
-    if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`wallet ${kind} amount must be a positive integer, got ${amount}`);
-    const balance = await wallets.apply(transaction, { userId, kind, amount, reservationId, maxBalance });
+  async function charge(transaction: Transaction, userId: number, amount: number) {
+    const maxBalance = config.walletMaxBalance;
+    const balance = await wallets.apply(transaction, { userId, kind: 'CHARGE', amount, reservationId: null, maxBalance });
     if (balance !== null) return balance;
     const current = await wallets.balanceOf(transaction, userId);
     if (current === null) throw notFound('user');
-    if (kind === 'PAYMENT') {
-      throw new AppError('INSUFFICIENT_BALANCE', 'balance is below the amount due', { balance: current, required: amount });
-    }
-    if (kind === 'CHARGE') {
-      throw new AppError('VALIDATION_FAILED', `the balance may not exceed ${maxBalance}`, {
-        errors: [{ path: '/amount', message: `would take the balance (${current}) over ${maxBalance}` }],
-        balance: current,
-        maxBalance,
-      });
-    }
-    throw new Error(`wallet ${kind} of ${amount} for user ${userId} changed nothing`);
+    throw new AppError('VALIDATION_FAILED', `the balance may not exceed ${maxBalance}`, {
+      errors: [{ path: '/amount', message: `would take the balance (${current}) over ${maxBalance}` }],
+      balance: current,
+      maxBalance,
+    });
   }
 
   const service: WalletService = {
-    debit: (transaction, userId, amount, reservationId) => change(transaction, userId, 'PAYMENT', amount, reservationId, UNCAPPED),
-    refund: (transaction, userId, amount, reservationId) => change(transaction, userId, 'REFUND', amount, reservationId, UNCAPPED),
     idempotent: (userId, scope, key, request, run) => keys.run(userId, scope, key, request, run),
     idempotentOutside: (userId, scope, key, request, run) => keys.runOutside(userId, scope, key, request, run),
   };
@@ -117,7 +102,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
       validate: validateCharge,
       run: ({ amount, idempotencyKey: key }: Charge, ctx) =>
         service.idempotent(ctx.userId, CHARGE_SCOPE, key, { amount }, async (transaction) => ({
-          balance: await change(transaction, ctx.userId, 'CHARGE', amount, null, config.walletMaxBalance),
+          balance: await charge(transaction, ctx.userId, amount),
         })),
     }),
     defineCommand({

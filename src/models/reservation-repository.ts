@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { DatabaseError, QueryTypes, type Sequelize } from 'sequelize';
+import { AppError, notFound } from '../errors';
 import type { ReservationStatus, ReservationView, SeatMap } from '../handlers/events';
 import { isDbId } from './catalog-repository';
 
@@ -34,6 +35,35 @@ export interface NewReservationRow {
   expiresAt: Date;
   createdAt: Date;
   seats: { number: number; price: number }[];
+}
+
+/** Money moved with a confirm (PAYMENT, with its payments row) or a paid reservation's cancel (REFUND). */
+export interface MoneyMove {
+  kind: 'PAYMENT' | 'REFUND';
+  reservationId: number;
+  userId: number;
+  amount: number;
+  at: Date;
+}
+
+export interface BatchInput {
+  dateId: number;
+  concertId: number;
+  /** The seat map's version after this batch. */
+  version: number;
+  /** Scale-out: the batch lands only while concert_dates.owner_fence is this. */
+  fence?: number;
+  /** Conditional: each reservation must still be in `prev`. */
+  transitions: { id: number; prev: ReservationStatus; status: ReservationStatus; at: Date }[];
+  inserts: NewReservationRow[];
+  money: MoneyMove[];
+}
+
+export interface BatchResult {
+  /** Ids of `inserts`, in input order. */
+  ids: number[];
+  /** Per `money` entry: the balance after, and the payment's id (null for a refund). */
+  money: { balance: number; paymentId: number | null }[];
 }
 
 /** Plain SQL for the date room: load a date, and the statements of one group commit. */
@@ -80,95 +110,22 @@ export class ReservationRepository {
   }
 
   /**
-   * Inserts reservations and their seats in one statement (one round trip: under load a date
-   * room's commit waits a turn of the event loop per statement); returns the new ids in input
-   * order. The seats' foreign key is checked at the end of the statement, after both inserts.
+   * One group commit of a date room in one round trip (the function in
+   * migration 003): the fence, status changes, new holds and money, as one
+   * implicit transaction. Runs on `pool` (the rooms' own). Refusals come back
+   * as FenceError, StaleStateError, INSUFFICIENT_BALANCE or NOT_FOUND, and
+   * then nothing of the batch is written.
    */
-  async insertReservations(tx: Transaction, dateId: number, concertId: number, rows: NewReservationRow[]): Promise<number[]> {
-    const seatRows = rows.flatMap((r, i) => r.seats.map((s) => ({ ord: i + 1, number: s.number, price: s.price })));
-    const ids = await this.sequelize.query<{ id: number }>(
-      `WITH ids AS (
-         SELECT nextval(pg_get_serial_sequence('reservations', 'id'))::int AS id, ord FROM generate_series(1, $1::int) AS ord
-       ), reservation AS (
-         INSERT INTO reservations (id, user_id, date_id, concert_id, status, total, expires_at, created_at)
-         SELECT ids.id, t.user_id, $5, $6, 'HELD', t.total, t.expires_at, t.created_at
-           FROM unnest($2::int[], $3::bigint[], $4::timestamptz[], $7::timestamptz[]) WITH ORDINALITY AS t(user_id, total, expires_at, created_at, ord)
-           JOIN ids USING (ord)
-       ), seat AS (
-         INSERT INTO reservation_seats (reservation_id, date_id, seat_number, price)
-         SELECT ids.id, $5, t.number, t.price FROM unnest($8::int[], $9::int[], $10::int[]) AS t(ord, number, price) JOIN ids USING (ord)
-       )
-       SELECT id FROM ids ORDER BY ord`,
-      {
-        bind: [
-          rows.length,
-          rows.map((r) => r.userId),
-          rows.map((r) => r.total),
-          rows.map((r) => r.expiresAt.toISOString()),
-          dateId,
-          concertId,
-          rows.map((r) => r.createdAt.toISOString()),
-          seatRows.map((s) => s.ord),
-          seatRows.map((s) => s.number),
-          seatRows.map((s) => s.price),
-        ],
+  async commitBatch(pool: Sequelize, batch: BatchInput): Promise<BatchResult> {
+    try {
+      const [row] = await pool.query<{ result: BatchResult }>('SELECT tix_commit_batch($1::jsonb) AS result', {
+        bind: [JSON.stringify(batch)],
         type: QueryTypes.SELECT,
-        transaction: tx,
-      },
-    );
-    return ids.map((r) => r.id);
-  }
-
-  /**
-   * Moves reservations from their expected status to a new one, as conditional
-   * writes: if any row is not in the status the room believed, the batch fails
-   * (another writer got there first) instead of overwriting it.
-   */
-  async transition(tx: Transaction, changes: { id: number; from: ReservationStatus; to: ReservationStatus; at: Date }[]): Promise<void> {
-    if (changes.length === 0) return;
-    // One statement: the reservations whose status was as expected, and the seats of those that ended.
-    const updated = await this.sequelize.query<{ id: number }>(
-      `WITH t AS (
-         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::timestamptz[]) AS t(id, prev, status, at)
-       ), moved AS (
-         UPDATE reservations r
-            SET status = t.status,
-                paid_at = CASE WHEN t.status = 'CONFIRMED' THEN t.at ELSE r.paid_at END,
-                ended_at = CASE WHEN t.status IN ('CANCELED', 'EXPIRED') THEN t.at ELSE r.ended_at END
-           FROM t
-          WHERE r.id = t.id AND r.status = t.prev
-         RETURNING r.id, t.status
-       ), freed AS (
-         UPDATE reservation_seats s SET live = false FROM moved WHERE s.reservation_id = moved.id AND moved.status IN ('CANCELED', 'EXPIRED')
-       )
-       SELECT id FROM moved`,
-      {
-        bind: [changes.map((c) => c.id), changes.map((c) => c.from), changes.map((c) => c.to), changes.map((c) => c.at.toISOString())],
-        type: QueryTypes.SELECT,
-        transaction: tx,
-      },
-    );
-    if (updated.length !== changes.length) throw new Error(`stale reservation state: ${changes.length - updated.length} rows changed elsewhere`);
-  }
-
-  /**
-   * The seat map's version, written with the batch. With a fence (scale-out),
-   * the write only lands while this instance still owns the date.
-   */
-  async setVersion(tx: Transaction, dateId: number, version: number, fence?: number): Promise<void> {
-    const rows = await this.sequelize.query<{ id: number }>(
-      `UPDATE concert_dates SET version = $2 WHERE id = $1 AND ($3::bigint IS NULL OR owner_fence = $3) RETURNING id`,
-      { bind: [dateId, version, fence ?? null], type: QueryTypes.SELECT, transaction: tx },
-    );
-    if (rows.length !== 1) throw new FenceError(dateId);
-  }
-
-  async insertPayment(tx: Transaction, reservationId: number, userId: number, amount: number, at: Date): Promise<number> {
-    const [row] = await this.sequelize.query<{ id: number }>(
-      'INSERT INTO payments (reservation_id, user_id, amount, created_at) VALUES ($1, $2, $3, $4) RETURNING id',
-      { bind: [reservationId, userId, amount, at.toISOString()], type: QueryTypes.SELECT, transaction: tx },
-    );
-    return (row as { id: number }).id;
+      });
+      return (row as { result: BatchResult }).result;
+    } catch (err) {
+      throw refusal(err, batch.dateId);
+    }
   }
 
   async findOwner(reservationId: number): Promise<{ userId: number; dateId: number; concertId: number } | null> {
@@ -256,5 +213,26 @@ export class ReservationRepository {
 export class FenceError extends Error {
   constructor(readonly dateId: number) {
     super(`lost ownership of date ${dateId}`);
+  }
+}
+
+/** A reservation was not in the status the room expected: another writer got there first. */
+export class StaleStateError extends Error {}
+
+/** The SQLSTATEs tix_commit_batch raises, as the errors callers handle. */
+function refusal(err: unknown, dateId: number): unknown {
+  const cause = err instanceof DatabaseError ? (err.parent as Error & { code?: string; detail?: string }) : undefined;
+  switch (cause?.code) {
+    case 'TXFEN':
+      return new FenceError(dateId);
+    case 'TXSTA':
+      return new StaleStateError(cause.message);
+    case 'TXBAL':
+      // DETAIL is the function's own {"balance", "required"}.
+      return new AppError('INSUFFICIENT_BALANCE', 'balance is below the amount due', JSON.parse(cause.detail ?? '{}') as Record<string, unknown>);
+    case 'TXUSR':
+      return notFound('user');
+    default:
+      return err;
   }
 }

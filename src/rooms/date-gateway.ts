@@ -1,4 +1,3 @@
-import type { WalletService } from '../handlers/wallet';
 import { AppError, notFound } from '../errors';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { DateRoom } from './date-room';
@@ -32,8 +31,7 @@ export class DateGateway {
 
   constructor(
     private readonly rooms: DateRooms,
-    private readonly wallet: WalletService,
-    private readonly repo: ReservationRepository,
+    repo: ReservationRepository,
   ) {
     this.snapshots = new FreshReads((dateId) => repo.snapshot(dateId));
   }
@@ -93,15 +91,9 @@ export class DateGateway {
       case 'hold':
         return room.hold(req.userId, req.seatNumbers);
       case 'cancel':
-        return room.cancel(req.userId, req.reservationId, (tx, r) => this.wallet.refund(tx, r.userId, r.total, r.id));
+        return room.cancel(req.userId, req.reservationId);
       case 'confirm':
-        return room
-          .confirm(req.userId, req.reservationId, async (tx, r) => {
-            const balance = await this.wallet.debit(tx, r.userId, r.total, r.id);
-            const paymentId = await this.repo.insertPayment(tx, r.id, r.userId, r.total, r.at);
-            return { balance, payment: { id: paymentId, amount: r.total, at: r.at.toISOString() } };
-          })
-          .then(({ reservation, settled }) => ({ payment: settled.payment, reservation, balance: settled.balance }));
+        return room.confirm(req.userId, req.reservationId);
     }
   }
 }

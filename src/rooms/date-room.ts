@@ -1,4 +1,4 @@
-import type { Sequelize, Transaction } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import { AppError } from '../errors';
 import type { ReservationView, SeatMap } from '../handlers/events';
 import type { Logger } from '../logger';
@@ -9,6 +9,7 @@ import { TimerHeap } from '../timers/timer-heap';
 import { BatchWrite } from './batch-write';
 import { DateState, seatStatus, type Reservation, type SeatState } from './date-state';
 import { Mailbox } from './mailbox';
+import type { PaymentResult } from './room-request';
 import type { Push } from './push';
 
 /** What a command did to the state: undone if its batch fails, announced once it commits. */
@@ -30,12 +31,10 @@ interface Message {
   reject(err: unknown): void;
 }
 
-/** Money moved in the same transaction as a confirm or a refund (the wallet does it). */
-export type Settle<T> = (tx: Transaction, reservation: { id: number; userId: number; total: number; at: Date }) => Promise<T>;
-
 export class RoomClosedError extends Error {}
 
 export interface DateRoomDeps {
+  /** The pool commits run on. */
   sequelize: Sequelize;
   repo: ReservationRepository;
   push: Push;
@@ -114,14 +113,14 @@ export class DateRoom {
     return this.ask((write, now) => this.onHold(write, now, userId, seatNumbers));
   }
 
-  /** Cancels a live reservation (refunding a CONFIRMED one); null when it is no longer live. */
-  cancel(userId: number, reservationId: number, refund: Settle<unknown>): Promise<ReservationView | null> {
-    return this.ask((write, now) => this.onCancel(write, now, userId, reservationId, refund));
+  /** Cancels a live reservation (refunding a CONFIRMED one in the same commit); null when it is no longer live. */
+  cancel(userId: number, reservationId: number): Promise<ReservationView | null> {
+    return this.ask((write, now) => this.onCancel(write, now, userId, reservationId));
   }
 
-  /** HELD → CONFIRMED with `settle` (the debit) in the same transaction; never interleaves with expiry. */
-  confirm<T>(userId: number, reservationId: number, settle: Settle<T>): Promise<{ reservation: ReservationView; settled: T }> {
-    return this.ask((write, now) => this.onConfirm(write, now, userId, reservationId, settle));
+  /** HELD → CONFIRMED with the debit and the payment row in the same commit; never interleaves with expiry. */
+  confirm(userId: number, reservationId: number): Promise<PaymentResult> {
+    return this.ask((write, now) => this.onConfirm(write, now, userId, reservationId));
   }
 
   /** Refuses new and queued messages with RoomClosedError (callers retry on a fresh room), then stops the timers. */
@@ -183,7 +182,7 @@ export class DateRoom {
     };
   }
 
-  private onCancel(write: BatchWrite, now: Date, userId: number, reservationId: number, refund: Settle<unknown>): Effect {
+  private onCancel(write: BatchWrite, now: Date, userId: number, reservationId: number): Effect {
     const r = this.state.live.get(reservationId);
     if (!r) return { ...NO_CHANGE, result: () => null };
     if (r.userId !== userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
@@ -191,7 +190,7 @@ export class DateRoom {
       if (this.state.startsAt.getTime() <= now.getTime()) {
         throw new AppError('FORBIDDEN', 'the performance has started; a paid reservation can no longer be canceled');
       }
-      write.extra.push((tx) => refund(tx, { id: r.id, userId: r.userId, total: r.total, at: now }).then(() => undefined));
+      write.money.push({ move: { kind: 'REFUND', reservationId: r.id, userId: r.userId, amount: r.total, at: now }, moved: () => undefined });
     }
     return this.end(write, now, r, 'CANCELED');
   }
@@ -227,16 +226,17 @@ export class DateRoom {
     };
   }
 
-  private onConfirm<T>(write: BatchWrite, now: Date, userId: number, reservationId: number, settle: Settle<T>): Effect {
+  private onConfirm(write: BatchWrite, now: Date, userId: number, reservationId: number): Effect {
     const r = this.state.live.get(reservationId);
     if (r && r.userId !== userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
     if (!r || r.status !== 'HELD' || r.expiresAt.getTime() <= now.getTime()) {
       throw new AppError('RESERVATION_NOT_PAYABLE', `reservation is ${r?.status === 'CONFIRMED' ? 'already paid' : 'no longer held'}`);
     }
-    let settled: T | undefined;
+    let paid = { balance: 0, paymentId: 0 };
     write.transitions.push({ reservation: r, from: 'HELD', to: 'CONFIRMED', at: now });
-    write.extra.push(async (tx) => {
-      settled = await settle(tx, { id: r.id, userId, total: r.total, at: now });
+    write.money.push({
+      move: { kind: 'PAYMENT', reservationId: r.id, userId, amount: r.total, at: now },
+      moved: (balance, paymentId) => (paid = { balance, paymentId: paymentId as number }),
     });
     r.status = 'CONFIRMED';
     r.paidAt = now;
@@ -248,7 +248,11 @@ export class DateRoom {
       changed: r.seats,
       updated: [r],
       committed: () => this.timers.cancel(r.id),
-      result: () => ({ reservation: this.state.view(r), settled }),
+      result: (): PaymentResult => ({
+        payment: { id: paid.paymentId, amount: r.total, at: now.toISOString() },
+        reservation: this.state.view(r),
+        balance: paid.balance,
+      }),
     };
   }
 

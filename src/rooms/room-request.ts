@@ -3,7 +3,7 @@ import type { ReservationView, SeatMap } from '../handlers/events';
 /**
  * A date-room command as data, so it can run on the local room or travel to
  * the instance that owns the date. The money moved by confirm and refund is
- * built by the executing instance, inside the room's transaction.
+ * written by the owner's room, in the commit that changes the reservation.
  */
 export type RoomRequest =
   | { op: 'snapshot'; dateId: number }

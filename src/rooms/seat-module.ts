@@ -67,7 +67,7 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
   // Reads for commands go through the main pool: the commits pool is the rooms' alone, so a burst
   // of snapshot or ownership reads never makes a room's group commit wait for a connection.
   const reads = new ReservationRepository(db.sequelize);
-  const gateway = new DateGateway(rooms, wallet, reads);
+  const gateway = new DateGateway(rooms, reads);
   let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
 
   // A date's concert never changes: remember it, so routing a command costs no query.

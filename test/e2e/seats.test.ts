@@ -250,7 +250,7 @@ describe('group commit', () => {
       const first = await room.hold(a.id, [1]);
       const before = (await room.snapshot()).version;
       // Posted in one turn of the event loop: one batch, cancel applied before the new hold.
-      const [canceled, again] = await Promise.all([room.cancel(a.id, first.id, async () => 0), room.hold(b.id, [1])]);
+      const [canceled, again] = await Promise.all([room.cancel(a.id, first.id), room.hold(b.id, [1])]);
       expect(canceled).toMatchObject({ id: first.id, status: 'CANCELED' });
       expect(again).toMatchObject({ status: 'HELD', seats: [{ number: 1 }] });
       // One change set: the batch committed whole instead of failing and being retried one by one.

@@ -1,9 +1,7 @@
 import jwt from 'jsonwebtoken';
 import type { Socket } from 'socket.io-client';
-import type { Transaction } from 'sequelize';
 import { AppError } from '../../src/errors';
-import { createWallet, type WalletService } from '../../src/handlers/wallet';
-import { createLogger } from '../../src/logger';
+import { ReservationRepository } from '../../src/models/reservation-repository';
 import { JWT_SECRET, connectClient, createConcert, http, signup, startServer, type TestServer, type TestUser } from '../support/server';
 
 type Reply = { ok: true; data: any } | { ok: false; error: any; status?: number };
@@ -16,8 +14,6 @@ interface Transport {
 let server: TestServer;
 /** Small limits: WALLET_MAX_CHARGE 3,000 and WALLET_MAX_BALANCE 5,000. */
 let capped: TestServer;
-/** A second wallet on the same database: the same SQL the app runs, reachable from the test. */
-let wallet: WalletService;
 /** One connection per user, cached as a promise so concurrent first uses share it (and every one gets closed). */
 const sockets = new Map<string, Promise<Socket>>();
 const touched = new Map<number, TestServer>();
@@ -81,23 +77,38 @@ function expectError(reply: Reply, code: string, httpStatus: number) {
   if (!reply.ok && reply.status !== undefined) expect(reply.status).toBe(httpStatus);
 }
 
-async function reservationOf(s: TestServer, userId: number): Promise<number> {
-  const concert = await createConcert(s);
-  const date = concert.dates[0]!;
-  const [[row]] = (await s.db.sequelize.query(
-    `INSERT INTO reservations (user_id, date_id, concert_id, status, total, expires_at)
-     VALUES ($1, $2, $3, 'HELD', 700, now() + interval '5 minutes') RETURNING id`,
-    { bind: [userId, date.id, concert.id] },
-  )) as [{ id: number }[], unknown];
-  return row!.id;
+interface HeldRef {
+  id: number;
+  dateId: number;
+  concertId: number;
 }
 
-const inTransaction = <T>(s: TestServer, work: (t: Transaction) => Promise<T>) => s.db.sequelize.transaction(work);
+/** `n` HELD reservations of 700 for the user, each payable once (payments are unique per reservation). */
+async function reservationsOf(s: TestServer, userId: number, n = 1): Promise<HeldRef[]> {
+  const concert = await createConcert(s);
+  const date = concert.dates[0]!;
+  const [rows] = (await s.db.sequelize.query(
+    `INSERT INTO reservations (user_id, date_id, concert_id, status, total, expires_at)
+     SELECT $1, $2, $3, 'HELD', 700, now() + interval '5 minutes' FROM generate_series(1, $4::int) RETURNING id`,
+    { bind: [userId, date.id, concert.id, n] },
+  )) as [{ id: number }[], unknown];
+  return rows.map((r) => ({ id: r.id, dateId: date.id, concertId: concert.id }));
+}
+
+/** Money as a date room moves it: a payment or a refund in a group commit of its own. */
+const move = (s: TestServer, kind: 'PAYMENT' | 'REFUND', userId: number, r: HeldRef) =>
+  new ReservationRepository(s.db.sequelize).commitBatch(s.db.commits, {
+    dateId: r.dateId,
+    concertId: r.concertId,
+    version: 0,
+    transitions: [],
+    inserts: [],
+    money: [{ kind, reservationId: r.id, userId, amount: 700, at: new Date() }],
+  });
 
 beforeAll(async () => {
   server = await startServer();
   capped = await startServer({ env: { WALLET_MAX_CHARGE: '3000', WALLET_MAX_BALANCE: '5000' } });
-  wallet = createWallet({ config: server.config, db: server.db, log: createLogger('silent') }).service;
 });
 afterAll(async () => {
   for (const socket of await Promise.all(sockets.values())) socket.close();
@@ -194,11 +205,11 @@ describe('concurrent charges', () => {
 describe('debits from the payment code racing charges', () => {
   it('debits concurrently with charges: balance = charges − debits, never below zero, refused debits change nothing', async () => {
     const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
+    const reservations = await reservationsOf(server, user.id, 30);
     await HTTP.charge(server, user, { amount: 5000 });
     const charges = Array.from({ length: 30 }, (_, i) => TRANSPORTS[i % 2]!.charge(server, user, { amount: 1000 }));
-    const debits = Array.from({ length: 30 }, () =>
-      inTransaction(server, (tx) => wallet.debit(tx, user.id, 700, reservationId)).then(
+    const debits = reservations.map((r) =>
+      move(server, 'PAYMENT', user.id, r).then(
         () => 'debited' as const,
         (err: unknown) => (err instanceof AppError ? err.code : err),
       ),
@@ -217,11 +228,11 @@ describe('debits from the payment code racing charges', () => {
 describe('GET /wallets/me and wallet:get', () => {
   it('shows the balance and the history newest first, amounts positive, balanceAfter right, the same on both transports', async () => {
     const user = await newUser();
-    const reservationId = await reservationOf(server, user.id);
+    const [reservation] = await reservationsOf(server, user.id);
     await HTTP.charge(server, user, { amount: 1000 });
     await SOCKET.charge(server, user, { amount: 2500 });
-    await inTransaction(server, (tx) => wallet.debit(tx, user.id, 700, reservationId));
-    await inTransaction(server, (tx) => wallet.refund(tx, user.id, 700, reservationId));
+    await move(server, 'PAYMENT', user.id, reservation!);
+    await move(server, 'REFUND', user.id, reservation!);
     await HTTP.charge(server, user, { amount: 300 });
     const viaHttp = await HTTP.get(server, user);
     const entry = (kind: string, amount: number, balanceAfter: number) => ({ id: expect.any(Number), kind, amount, balanceAfter, at: expect.any(String) });
