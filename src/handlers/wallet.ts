@@ -1,4 +1,3 @@
-import type { Transaction } from 'sequelize';
 import type { Config } from '../config';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
@@ -17,31 +16,18 @@ export interface WalletDeps {
 }
 
 /**
- * Idempotency for money commands. Payments and refunds themselves are written
- * by the date room, in the commit that changes the reservation.
+ * Idempotency for payments. Payments and refunds themselves are written by
+ * the date room, in the commit that changes the reservation.
  */
 export interface WalletService {
   /**
-   * Runs `run` at most once per (user, key): a repeat with the same scope and
-   * request returns the first answer, also when repeats arrive concurrently;
-   * the same key with a different request, or under another scope (a key
-   * used for a charge, then for a payment), is IDEMPOTENCY_CONFLICT. Only
-   * successes are recorded: if `run` throws, the key stays free. Without a
-   * key, just runs. `run` gets the transaction that records the key, so work
-   * done in it commits together with the recorded answer. The answer is
-   * stored as JSON and returned as stored, to the first caller too.
-   */
-  idempotent<T>(
-    userId: number,
-    scope: string,
-    key: string | undefined,
-    request: unknown,
-    run: (transaction: Transaction) => Promise<T>,
-  ): Promise<T>;
-  /**
-   * The same promise for work that commits in a transaction of its own (a
-   * payment, in its date room): no connection is held while it runs; a
-   * concurrent repeat waits for the first answer.
+   * Runs `run` at most once per (user, key), for work that commits in a
+   * transaction of its own (a payment, in its date room): a repeat with the
+   * same scope and request returns the first answer, also when repeats arrive
+   * concurrently (they wait for it); the same key with a different request,
+   * or under another scope (a key used for a charge, then for a payment), is
+   * IDEMPOTENCY_CONFLICT. Only successes are recorded: if `run` throws, the
+   * key stays free. The answer is stored as JSON and returned as stored.
    */
   idempotentOutside<T>(userId: number, scope: string, key: string, request: unknown, run: () => Promise<T>): Promise<T>;
 }
@@ -77,21 +63,24 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
     object<Charge>({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']),
   );
 
-  async function charge(transaction: Transaction, userId: number, amount: number) {
+  // One statement: the claim of the key, the balance change and the stored answer commit together.
+  async function charge(userId: number, amount: number, key?: string): Promise<{ balance: number }> {
     const maxBalance = config.walletMaxBalance;
-    const balance = await wallets.apply(transaction, { userId, kind: 'CHARGE', amount, reservationId: null, maxBalance });
-    if (balance !== null) return balance;
-    const current = await wallets.balanceOf(transaction, userId);
-    if (current === null) throw notFound('user');
-    throw new AppError('VALIDATION_FAILED', `the balance may not exceed ${maxBalance}`, {
-      errors: [{ path: '/amount', message: `would take the balance (${current}) over ${maxBalance}` }],
-      balance: current,
-      maxBalance,
-    });
+    const claim = key === undefined ? undefined : { scope: CHARGE_SCOPE, key, hash: await keys.fingerprint({ amount }) };
+    const outcome = await wallets.charge(userId, amount, maxBalance, claim);
+    if ('stored' in outcome) return keys.replay<{ balance: number }>(outcome.stored, CHARGE_SCOPE, claim?.hash ?? '');
+    if ('refused' in outcome) {
+      const current = outcome.refused.balance;
+      throw new AppError('VALIDATION_FAILED', `the balance may not exceed ${maxBalance}`, {
+        errors: [{ path: '/amount', message: `would take the balance (${current}) over ${maxBalance}` }],
+        balance: current,
+        maxBalance,
+      });
+    }
+    return { balance: outcome.balance };
   }
 
   const service: WalletService = {
-    idempotent: (userId, scope, key, request, run) => keys.run(userId, scope, key, request, run),
     idempotentOutside: (userId, scope, key, request, run) => keys.runOutside(userId, scope, key, request, run),
   };
 
@@ -100,10 +89,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
       name: 'wallet:charge',
       auth: 'user',
       validate: validateCharge,
-      run: ({ amount, idempotencyKey: key }: Charge, ctx) =>
-        service.idempotent(ctx.userId, CHARGE_SCOPE, key, { amount }, async (transaction) => ({
-          balance: await charge(transaction, ctx.userId, amount),
-        })),
+      run: ({ amount, idempotencyKey: key }: Charge, ctx) => charge(ctx.userId, amount, key),
     }),
     defineCommand({
       name: 'wallet:get',

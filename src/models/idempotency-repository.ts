@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ForeignKeyConstraintError, QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import { ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
+import type { StoredKey } from './wallet-repository';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
 
@@ -13,14 +14,6 @@ export interface IdempotencyOptions {
 }
 
 export const DEFAULT_IDEMPOTENCY: IdempotencyOptions = { retentionSeconds: 24 * 3600, purgeEveryMs: 60_000, purgeBatch: 1000 };
-
-/*
- * The mechanism relies on READ COMMITTED: a duplicate's INSERT … ON CONFLICT
- * waits for the first transaction, and its next statement must see the row the
- * first one committed. Under REPEATABLE READ the duplicate would fail with a
- * serialization error instead. It is PostgreSQL's default; we pin it anyway.
- */
-const READ_COMMITTED = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };
 
 const CLAIM = `
   INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1::int, $2::text, $3::text, $4::text)
@@ -59,11 +52,10 @@ const PURGE = `
 /**
  * Runs work at most once per (user, key). A key names one request of one user
  * whatever the command: the scope (the command) is part of the request, so the
- * same key under another scope is IDEMPOTENCY_CONFLICT. The key row, the work and the
- * stored answer share ONE transaction: concurrent duplicates block on the
- * key's unique index until the first commits and then read its answer; if the
- * work throws, everything rolls back, the key is free again, and failures are
- * therefore never remembered.
+ * same key under another scope is IDEMPOTENCY_CONFLICT. Only successes are
+ * remembered: a failed attempt frees the key. A charge does all of it inside
+ * one statement (tix_charge); a payment claims, waits for its room, then
+ * stores the answer (runOutside).
  */
 export class IdempotencyRepository {
   private nextPurgeAt = 0;
@@ -74,30 +66,19 @@ export class IdempotencyRepository {
     private readonly options: IdempotencyOptions = DEFAULT_IDEMPOTENCY,
   ) {}
 
-  async run<T>(userId: number, scope: string, key: string | undefined, request: unknown, work: (t: Transaction) => Promise<T>): Promise<T> {
-    if (key === undefined) return this.sequelize.transaction(READ_COMMITTED, work);
+  /**
+   * For work the database does in one statement with the key (a charge: tix_charge records the
+   * claim, the work and the answer together). Purges when due; returns the request's fingerprint.
+   */
+  async fingerprint(request: unknown): Promise<string> {
     await this.purgeWhenDue();
-    const hash = requestHash(request);
-    return this.sequelize.transaction(READ_COMMITTED, async (transaction) => {
-      // A purge can delete the key between our conflict and our read; claiming again settles it.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        if (await this.claim(transaction, userId, scope, key, hash)) {
-          return this.remember(transaction, userId, key, await work(transaction));
-        }
-        const stored = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown }>(FIND, {
-          type: QueryTypes.SELECT,
-          transaction,
-          bind: [userId, key, PENDING_STALE_SECONDS],
-        });
-        const row = stored[0];
-        if (!row) continue;
-        if (row.scope !== scope || row.request_hash !== hash) {
-          throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
-        }
-        return row.response as T;
-      }
-      throw new Error('idempotency key vanished while being read, three times');
-    });
+    return requestHash(request);
+  }
+
+  /** An earlier request's record of the key: its answer when it was this request, else IDEMPOTENCY_CONFLICT. */
+  replay<T>(stored: StoredKey, scope: string, hash: string): T {
+    requireSameRequest(stored, scope, hash);
+    return stored.response as T;
   }
 
   /**
@@ -112,7 +93,7 @@ export class IdempotencyRepository {
     const hash = requestHash(request);
     const giveUpAt = Date.now() + PENDING_WAIT_MS;
     for (;;) {
-      if (await this.claim(undefined, userId, scope, key, hash)) {
+      if (await this.claim(userId, scope, key, hash)) {
         let answer: T;
         try {
           answer = await work();
@@ -120,16 +101,14 @@ export class IdempotencyRepository {
           await this.sequelize.query(ABANDON, { bind: [userId, key, hash] }).catch(() => undefined);
           throw err;
         }
-        return this.remember(undefined, userId, key, answer);
+        return this.remember(userId, key, answer);
       }
       const [row] = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown; pending: boolean; stale: boolean }>(FIND, {
         type: QueryTypes.SELECT,
         bind: [userId, key, PENDING_STALE_SECONDS],
       });
       if (!row) continue;
-      if (row.scope !== scope || row.request_hash !== hash) {
-        throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
-      }
+      requireSameRequest({ scope: row.scope, hash: row.request_hash, response: row.response }, scope, hash);
       if (!row.pending) return row.response as T;
       if (row.stale) {
         await this.sequelize.query(ABANDON, { bind: [userId, key, hash] });
@@ -149,9 +128,9 @@ export class IdempotencyRepository {
     return rows[0]?.purged ?? 0;
   }
 
-  private async claim(transaction: Transaction | undefined, userId: number, scope: string, key: string, hash: string): Promise<boolean> {
+  private async claim(userId: number, scope: string, key: string, hash: string): Promise<boolean> {
     try {
-      const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, transaction, bind: [userId, scope, key, hash] });
+      const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, bind: [userId, scope, key, hash] });
       return rows.length > 0;
     } catch (err) {
       // The only foreign key here is the user: a verified token naming a user this database does not have.
@@ -161,16 +140,15 @@ export class IdempotencyRepository {
   }
 
   /** Stores the answer and hands back the stored copy, so the first caller and every repeat get the same JSON. */
-  private async remember<T>(transaction: Transaction | undefined, userId: number, key: string, answer: T): Promise<T> {
+  private async remember<T>(userId: number, key: string, answer: T): Promise<T> {
     const rows = await this.sequelize.query<{ response: unknown }>(REMEMBER, {
       type: QueryTypes.SELECT,
-      transaction,
       bind: [userId, key, JSON.stringify(answer ?? null)],
     });
     return rows[0]?.response as T;
   }
 
-  // Opportunistic, outside the request's transaction: no timer to own, and a failed purge never fails a request.
+  // Opportunistic, before a keyed request: no timer to own, and a failed purge never fails a request.
   private async purgeWhenDue(): Promise<void> {
     const now = Date.now();
     if (now < this.nextPurgeAt) return;
@@ -180,6 +158,12 @@ export class IdempotencyRepository {
     } catch (err) {
       this.log.warn({ err }, 'purging expired idempotency keys failed');
     }
+  }
+}
+
+function requireSameRequest(stored: StoredKey, scope: string, hash: string): void {
+  if (stored.scope !== scope || stored.hash !== hash) {
+    throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request');
   }
 }
 

@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { DatabaseError, ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
+import { notFound } from '../errors';
 
 export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
 
@@ -17,34 +18,21 @@ export interface WalletView {
   history: LedgerEntry[];
 }
 
-export interface BalanceChange {
-  userId: number;
-  kind: LedgerKind;
-  /** Positive; PAYMENT subtracts it, CHARGE and REFUND add it. */
-  amount: number;
-  reservationId: number | null;
-  /** The balance may not end above this. */
-  maxBalance: number;
+/** A keyed charge's claim: the key, the command that records it, and the request's fingerprint. */
+export interface ChargeKey {
+  scope: string;
+  key: string;
+  hash: string;
 }
 
-/*
- * One statement per change: the conditional UPDATE is the whole check (no read
- * first, so no lost update), and the ledger row is written from its RETURNING,
- * so a change and its ledger row exist together or not at all. The INSERT runs
- * while this transaction holds the user's row lock, which is why ledger ids of
- * one user grow in the order the balance changed and `balance_after` chains.
- * clock_timestamp(), not now(): now() is the transaction's start, which can be
- * older than a change committed before this one.
- */
-const APPLY = `
-  WITH changed AS (
-    UPDATE users SET balance = balance + $3::bigint
-     WHERE id = $1::int AND balance + $3::bigint BETWEEN 0 AND $4::bigint
-    RETURNING balance
-  )
-  INSERT INTO wallet_ledger (user_id, kind, amount, balance_after, reservation_id, created_at)
-  SELECT $1::int, $2::text, $5::bigint, balance, $6::int, clock_timestamp() FROM changed
-  RETURNING balance_after`;
+/** What an earlier request with the same key recorded. */
+export interface StoredKey {
+  scope: string;
+  hash: string;
+  response: unknown;
+}
+
+export type ChargeOutcome = { balance: number } | { stored: StoredKey } | { refused: { balance: number } };
 
 // One statement, so the balance and the history come from one snapshot.
 const VIEW = `
@@ -66,33 +54,29 @@ interface ViewRow {
   created_at: Date | null;
 }
 
-/** Balances and their ledger, in plain SQL. Every write runs in the caller's transaction. */
+/** Balances and their ledger, in plain SQL. Payments and refunds are written by tix_commit_batch. */
 export class WalletRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   /**
-   * Applies one change and writes its ledger row. Returns the balance after, or
-   * null when nothing changed: the user does not exist, the balance would go
-   * below zero, or above `maxBalance`.
+   * Adds `amount` and writes its CHARGE ledger row in one statement (tix_charge, migration 004),
+   * recording the answer under `key` in the same transaction. `stored` is an earlier request's
+   * record of the key; `refused`, that the balance would exceed `maxBalance` (nothing changed).
    */
-  async apply(transaction: Transaction, change: BalanceChange): Promise<number | null> {
-    const delta = change.kind === 'PAYMENT' ? -change.amount : change.amount;
-    const rows = await this.sequelize.query<{ balance_after: number }>(APPLY, {
-      type: QueryTypes.SELECT,
-      transaction,
-      bind: [change.userId, change.kind, delta, change.maxBalance, change.amount, change.reservationId],
-    });
-    return rows[0]?.balance_after ?? null;
-  }
-
-  /** The committed balance, or null for an unknown user; used to explain a refused change. */
-  async balanceOf(transaction: Transaction, userId: number): Promise<number | null> {
-    const rows = await this.sequelize.query<{ balance: number }>('SELECT balance FROM users WHERE id = $1::int', {
-      type: QueryTypes.SELECT,
-      transaction,
-      bind: [userId],
-    });
-    return rows[0]?.balance ?? null;
+  async charge(userId: number, amount: number, maxBalance: number, key?: ChargeKey): Promise<ChargeOutcome> {
+    try {
+      const [row] = await this.sequelize.query<{ outcome: ChargeOutcome }>(
+        'SELECT tix_charge($1::int, $2::bigint, $3::bigint, $4::text, $5::text, $6::text) AS outcome',
+        { type: QueryTypes.SELECT, bind: [userId, amount, maxBalance, key?.scope ?? null, key?.key ?? null, key?.hash ?? null] },
+      );
+      return (row as { outcome: ChargeOutcome }).outcome;
+    } catch (err) {
+      const cause = err instanceof DatabaseError ? (err.parent as Error & { code?: string; detail?: string }) : undefined;
+      if (cause?.code === 'TXCAP') return { refused: { balance: Number(cause.detail) } };
+      // The claim's only foreign key is the user: a verified token naming a user this database does not have.
+      if (cause?.code === 'TXUSR' || err instanceof ForeignKeyConstraintError) throw notFound('user');
+      throw err;
+    }
   }
 
   /** Balance and the latest `limit` ledger rows; null for an unknown user. */

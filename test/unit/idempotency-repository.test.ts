@@ -1,4 +1,7 @@
 import { QueryTypes } from 'sequelize';
+import { loadConfig } from '../../src/config';
+import type { Command } from '../../src/handlers/command';
+import { createWallet } from '../../src/handlers/wallet';
 import { createLogger } from '../../src/logger';
 import { openDatabase, type Database } from '../../src/models/database';
 import { DEFAULT_IDEMPOTENCY, IdempotencyRepository, canonicalJson, requestHash } from '../../src/models/idempotency-repository';
@@ -10,8 +13,8 @@ let userId: number;
 const log = createLogger('silent');
 
 beforeAll(async () => {
-  // Room for one first caller, three blocked duplicates and the test's own queries.
-  db = await openDatabase(testDatabaseUrl(), 6);
+  // Room for the lock holder, four blocked charges and the test's own queries.
+  db = await openDatabase(testDatabaseUrl(), 8);
   userId = (await db.models.User.create({ name: 'idempotency-unit' })).id;
 });
 afterAll(() => db.close());
@@ -22,10 +25,10 @@ const keyExists = async (scope: string, key: string) =>
     bind: [userId, scope, key],
   })).length === 1;
 
-const claimsWaitingOnLocks = async () => {
+const chargesWaitingOnLocks = async () => {
   const [row] = await db.sequelize.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO idempotency_keys%ON CONFLICT%'`,
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT tix_charge%'`,
     { type: QueryTypes.SELECT },
   );
   return row?.n ?? 0;
@@ -50,109 +53,109 @@ describe('request fingerprint', () => {
   });
 });
 
-describe('IdempotencyRepository.run', () => {
-  it('runs once, stores the answer as JSON and hands the stored copy to the first caller too', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    let runs = 0;
-    const work = async () => ({ n: ++runs, at: new Date('2030-01-01T00:00:00Z') });
-    const first = await repo.run(userId, 'unit:json', 'k-json', { a: 1 }, work);
-    expect(first).toEqual({ n: 1, at: '2030-01-01T00:00:00.000Z' });
-    expect(await repo.run(userId, 'unit:json', 'k-json', { a: 1 }, work)).toEqual(first);
-    expect(runs).toBe(1);
+/** wallet:charge as the app runs it: the claim, the charge and the answer in one statement (tix_charge). */
+const wallet = () => createWallet({ config: loadConfig({ WALLET_MAX_CHARGE: '100000', WALLET_MAX_BALANCE: '1000000' }), db, log });
+async function charge(amount: number, key?: string, user = userId, module = wallet()): Promise<unknown> {
+  const command = module.commands.find((c) => c.name === 'wallet:charge') as Command;
+  const input = key === undefined ? { amount } : { amount, idempotencyKey: key };
+  if (!command.validate(input)) throw new Error('invalid charge in the test');
+  return command.run(input, { userId: user });
+}
+const balance = async () => (await db.models.User.findByPk(userId))?.balance;
+const ledgerRows = async () =>
+  (await db.sequelize.query<{ n: number }>('SELECT count(*)::int AS n FROM wallet_ledger WHERE user_id = $1', { type: QueryTypes.SELECT, bind: [userId] }))[0]?.n;
+
+describe('keyed charges (tix_charge)', () => {
+  it('charges once per key and hands every repeat the stored answer', async () => {
+    const [before, rows] = [await balance(), await ledgerRows()];
+    const first = await charge(10, 'k-once');
+    expect(first).toEqual({ balance: Number(before) + 10 });
+    expect(await charge(10, 'k-once')).toEqual(first);
+    expect([await balance(), await ledgerRows()]).toEqual([Number(before) + 10, Number(rows) + 1]);
   });
 
-  it('without a key just runs the work in a transaction, every time', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    let runs = 0;
-    await repo.run(userId, 'unit:nokey', undefined, {}, async (t) => {
-      expect(t).toBeDefined();
-      return ++runs;
-    });
-    await repo.run(userId, 'unit:nokey', undefined, {}, async () => ++runs);
-    expect(runs).toBe(2);
+  it('without a key charges every time', async () => {
+    const before = Number(await balance());
+    await charge(1);
+    await charge(1);
+    expect(await balance()).toBe(before + 2);
   });
 
-  it('frees the key when the work throws, and rolls back what the work wrote in the transaction', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    const failing = repo.run(userId, 'unit:fail', 'k-fail', {}, async (t) => {
-      await db.sequelize.query('UPDATE users SET name = $2 WHERE id = $1', { bind: [userId, 'changed'], transaction: t });
-      throw new Error('work failed');
-    });
-    await expect(failing).rejects.toThrow('work failed');
-    expect(await keyExists('unit:fail', 'k-fail')).toBe(false);
-    expect((await db.models.User.findByPk(userId))?.name).toBe('idempotency-unit');
-    expect(await repo.run(userId, 'unit:fail', 'k-fail', {}, async () => 'second try')).toBe('second try');
+  it('frees the key when the charge is refused (over the cap), and changes nothing', async () => {
+    const [before, rows] = [await balance(), await ledgerRows()];
+    const capped = createWallet({ config: loadConfig({ WALLET_MAX_CHARGE: '100000', WALLET_MAX_BALANCE: String(Number(before) + 5) }), db, log });
+    await expect(charge(6, 'k-fail', userId, capped)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { balance: before } });
+    expect(await keyExists('wallet:charge', 'k-fail')).toBe(false);
+    expect([await balance(), await ledgerRows()]).toEqual([before, rows]);
+    expect(await charge(5, 'k-fail', userId, capped)).toEqual({ balance: Number(before) + 5 });
   });
 
   it('makes concurrent duplicates wait in PostgreSQL for the first and share its answer', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    let runs = 0;
-    let entered!: () => void;
+    const before = Number(await balance());
+    // The first charge claims the key, then waits for the user's row, which the test holds locked.
     let release!: () => void;
-    const inside = new Promise<void>((resolve) => (entered = resolve));
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const first = repo.run(userId, 'unit:race', 'k-race', { v: 1 }, async () => {
-      entered();
+    const holding = db.sequelize.transaction(async (t) => {
+      await db.sequelize.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', { bind: [userId], transaction: t });
       await gate;
-      return { run: ++runs };
     });
-    await inside;
-    const duplicates = [1, 2, 3].map(() => repo.run(userId, 'unit:race', 'k-race', { v: 1 }, async () => ({ run: ++runs })));
-    // Release only once all three are blocked on the key's unique index: a condition, not a sleep.
+    const calls = [1, 2, 3, 4].map(() => charge(7, 'k-race'));
+    // Release only once all four are blocked (one on the row, three on the key's unique index): a condition, not a sleep.
     const deadline = Date.now() + 20_000;
-    while ((await claimsWaitingOnLocks()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await claimsWaitingOnLocks()).toBe(3);
+    while ((await chargesWaitingOnLocks()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await chargesWaitingOnLocks()).toBe(4);
     release();
-    expect(await Promise.all([first, ...duplicates])).toEqual([1, 2, 3, 4].map(() => ({ run: 1 })));
-    expect(runs).toBe(1);
+    await holding;
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4].map(() => ({ balance: before + 7 })));
+    expect(await balance()).toBe(before + 7);
   });
 
   it('answers IDEMPOTENCY_CONFLICT for the same key with another request or under another scope', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    expect(await repo.run(userId, 'unit:scope-a', 'k-scope', { v: 1 }, async () => 'a')).toBe('a');
-    await expect(repo.run(userId, 'unit:scope-a', 'k-scope', { v: 2 }, async () => 'x')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    await expect(repo.run(userId, 'unit:scope-b', 'k-scope', { v: 1 }, async () => 'b')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    expect(await repo.run(userId, 'unit:scope-a', 'k-scope', { v: 1 }, async () => 'again')).toBe('a');
+    const first = await charge(3, 'k-scope');
+    await expect(charge(4, 'k-scope')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    const keys = new IdempotencyRepository(db.sequelize, log);
+    await expect(keys.runOutside(userId, 'payment:pay', 'k-scope', { amount: 3 }, async () => 'paid')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    expect(await charge(3, 'k-scope')).toEqual(first);
   });
 
   it('gives a key to one of two concurrent commands: the other gets IDEMPOTENCY_CONFLICT', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    let runs = 0;
+    const keys = new IdempotencyRepository(db.sequelize, log);
+    let pays = 0;
     const outcomes = await Promise.allSettled(
-      ['unit:charge', 'unit:pay', 'unit:charge', 'unit:pay'].map((scope) => repo.run(userId, scope, 'k-cross', {}, async () => ({ scope, run: ++runs }))),
+      ['charge', 'pay', 'charge', 'pay'].map((kind) =>
+        kind === 'charge' ? charge(2, 'k-cross') : keys.runOutside(userId, 'payment:pay', 'k-cross', { amount: 2 }, async () => ({ pay: ++pays })),
+      ),
     );
-    expect(runs).toBe(1);
-    const won = outcomes.find((o) => o.status === 'fulfilled');
-    const winner = won?.status === 'fulfilled' ? won.value.scope : undefined;
+    const won = outcomes.findIndex((o) => o.status === 'fulfilled');
+    expect(won).toBeGreaterThanOrEqual(0);
     outcomes.forEach((o, i) => {
-      const scope = i % 2 === 0 ? 'unit:charge' : 'unit:pay';
-      if (scope === winner) expect(o).toEqual({ status: 'fulfilled', value: { scope: winner, run: 1 } });
+      if (i % 2 === won % 2) expect(o).toEqual(outcomes[won]);
       else expect(o).toMatchObject({ status: 'rejected', reason: { code: 'IDEMPOTENCY_CONFLICT' } });
     });
+    expect(pays).toBe(won % 2 === 1 ? 1 : 0);
   });
 
-  it('answers NOT_FOUND for a user the database does not have', async () => {
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    await expect(repo.run(2_000_000_000, 'unit:ghost', 'k-ghost', {}, async () => 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  it('answers NOT_FOUND for a user the database does not have, with or without a key', async () => {
+    await expect(charge(1, 'k-ghost', 2_000_000_000)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(charge(1, undefined, 2_000_000_000)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 
 describe('retention', () => {
   it('still answers a 23-hour-old key from its stored answer', async () => {
-    await insertKey('unit:kept', 'k-kept', 23, { v: 1 }, { stored: 'yes' });
-    const repo = new IdempotencyRepository(db.sequelize, log);
-    expect(await repo.run(userId, 'unit:kept', 'k-kept', { v: 1 }, async () => ({ stored: 'no' }))).toEqual({ stored: 'yes' });
+    await insertKey('wallet:charge', 'k-kept', 23, { amount: 9 }, { balance: -1 });
+    expect(await charge(9, 'k-kept')).toEqual({ balance: -1 });
   });
 
   it('purges keys past 24 hours on the first keyed call, then at most once per interval', async () => {
     await insertKey('unit:purge', 'old-1', 25);
     await insertKey('unit:purge', 'recent', 23);
     const repo = new IdempotencyRepository(db.sequelize, log, { ...DEFAULT_IDEMPOTENCY, purgeEveryMs: 3_600_000 });
-    await repo.run(userId, 'unit:purge', 'trigger-1', {}, async () => 1);
+    await repo.runOutside(userId, 'unit:purge', 'trigger-1', {}, async () => 1);
     expect(await keyExists('unit:purge', 'old-1')).toBe(false);
     expect(await keyExists('unit:purge', 'recent')).toBe(true);
     await insertKey('unit:purge', 'old-2', 25);
-    await repo.run(userId, 'unit:purge', 'trigger-2', {}, async () => 2);
+    await repo.runOutside(userId, 'unit:purge', 'trigger-2', {}, async () => 2);
     expect(await keyExists('unit:purge', 'old-2')).toBe(true);
     expect(await repo.purgeExpired()).toBeGreaterThanOrEqual(1);
     expect(await keyExists('unit:purge', 'old-2')).toBe(false);
@@ -182,8 +185,8 @@ describe('work that commits elsewhere (runOutside)', () => {
       await gate;
       return { paid: runs };
     };
-    // Eight callers on a pool of six: were a connection held across the work, they could not all be waiting at once.
-    const calls = Array.from({ length: 8 }, () => keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work));
+    // Ten callers on a pool of eight: were a connection held across the work, they could not all be waiting at once.
+    const calls = Array.from({ length: 10 }, () => keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work));
     await new Promise((r) => setTimeout(r, 300));
     const [idle] = await db.sequelize.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
@@ -191,7 +194,7 @@ describe('work that commits elsewhere (runOutside)', () => {
     );
     expect(idle!.n).toBe(0);
     release();
-    expect(await Promise.all(calls)).toEqual(Array.from({ length: 8 }, () => ({ paid: 1 })));
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, () => ({ paid: 1 })));
     expect(runs).toBe(1);
     expect(await keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work)).toEqual({ paid: 1 });
     expect(runs).toBe(1);
@@ -205,7 +208,7 @@ describe('work that commits elsewhere (runOutside)', () => {
     expect(await keyExists('payment:pay', 'outside-2')).toBe(false);
     expect(await keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => 'ok')).toBe('ok');
     await expect(keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 3 }, async () => 'other')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    await expect(keys.run(userId, 'wallet:charge', 'outside-2', { reservationId: 2 }, async () => 'charge')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(charge(2, 'outside-2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
   });
 
   it('takes over a claim left pending by a process that died while working', async () => {
