@@ -95,16 +95,19 @@ async function reservationsOf(s: TestServer, userId: number, n = 1): Promise<Hel
   return rows.map((r) => ({ id: r.id, dateId: date.id, concertId: concert.id }));
 }
 
-/** Money as a date room moves it: a payment or a refund in a group commit of its own. */
-const move = (s: TestServer, kind: 'PAYMENT' | 'REFUND', userId: number, r: HeldRef) =>
-  new ReservationRepository(s.db.sequelize).commitBatch(s.db.commits, {
+/** Money as a date room moves it: a confirm with its payment, or a cancel with its refund, in a group commit of its own. */
+const move = (s: TestServer, kind: 'PAYMENT' | 'REFUND', userId: number, r: HeldRef) => {
+  const at = new Date();
+  const transition = kind === 'PAYMENT' ? { prev: 'HELD', status: 'CONFIRMED' } as const : { prev: 'CONFIRMED', status: 'CANCELED' } as const;
+  return new ReservationRepository(s.db.sequelize).commitBatch(s.db.commits, {
     dateId: r.dateId,
     concertId: r.concertId,
     version: 0,
-    transitions: [],
+    transitions: [{ id: r.id, ...transition, at }],
     inserts: [],
-    money: [{ kind, reservationId: r.id, userId, amount: 700, at: new Date() }],
+    money: [{ kind, reservationId: r.id, userId, amount: 700, at }],
   });
+};
 
 beforeAll(async () => {
   server = await startServer();
