@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../errors';
 import type { DateGateway } from '../rooms/date-gateway';
 import type { QueueGate } from '../rooms/queue-gate';
-import type { ReservationRepository } from '../models/reservation-repository';
+import type { ReservationOwners } from '../models/reservation-owners';
 import type { WalletService } from './wallet';
 import { defineCommand, type Command } from './command';
 import { compile, id, idempotencyKey, object, queueToken } from './schemas';
@@ -17,7 +17,7 @@ export interface PaymentDeps {
   gateway: DateGateway;
   gate: QueueGate;
   wallet: WalletService;
-  repo: ReservationRepository;
+  owners: ReservationOwners;
 }
 
 /**
@@ -25,7 +25,7 @@ export interface PaymentDeps {
  * commit in one transaction inside the date room's mailbox, so a payment and
  * its hold's expiry can never both win. Then the user's queue entry ends (PAID).
  */
-export function paymentCommands({ gateway, gate, wallet, repo }: PaymentDeps): Command[] {
+export function paymentCommands({ gateway, gate, wallet, owners }: PaymentDeps): Command[] {
   return [
     defineCommand({
       name: 'payment:pay',
@@ -33,7 +33,7 @@ export function paymentCommands({ gateway, gate, wallet, repo }: PaymentDeps): C
       httpStatus: 201,
       validate: validatePay,
       async run({ reservationId, queueToken: token, idempotencyKey: key }: Pay, ctx) {
-        const owner = await repo.findOwner(reservationId);
+        const owner = await owners.find(reservationId);
         if (!owner) throw notFound('reservation');
         if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
         // A replay of a key returns the first answer even after the queue entry ended (PAID).

@@ -3,6 +3,7 @@ import type { DateGateway } from '../rooms/date-gateway';
 import type { QueueGate } from '../rooms/queue-gate';
 import { rooms as groups } from '../rooms/push';
 import type { ReservationRepository } from '../models/reservation-repository';
+import type { ReservationOwners } from '../models/reservation-owners';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken, validateEmpty } from './schemas';
 
@@ -35,12 +36,13 @@ export interface SeatCommandDeps {
   gateway: DateGateway;
   gate: QueueGate;
   repo: ReservationRepository;
+  owners: ReservationOwners;
   /** The concert of a date; NOT_FOUND for an unknown date. */
   concertOf: (dateId: number) => Promise<number>;
 }
 
 /** Seat map, holds, cancel, and the user's reservations: every change goes through the date's room. */
-export function seatCommands({ gateway, gate, repo, concertOf }: SeatCommandDeps): Command[] {
+export function seatCommands({ gateway, gate, repo, owners, concertOf }: SeatCommandDeps): Command[] {
   const snapshot = async (userId: number, { dateId, queueToken: token }: DateRef, ctx?: CommandContext) => {
     await gate.requireActive(userId, await concertOf(dateId), token);
     // Join before the snapshot: every delta after the snapshot's version reaches the socket.
@@ -78,7 +80,9 @@ export function seatCommands({ gateway, gate, repo, concertOf }: SeatCommandDeps
       validate: validateHold,
       async run({ dateId, seatNumbers, queueToken: token }: Hold, ctx) {
         await gate.requireActive(ctx.userId, await concertOf(dateId), token);
-        return gateway.send({ op: 'hold', dateId, userId: ctx.userId, seatNumbers });
+        const held = await gateway.send({ op: 'hold', dateId, userId: ctx.userId, seatNumbers });
+        owners.remember(held.id, { userId: ctx.userId, dateId: held.dateId, concertId: held.concertId });
+        return held;
       },
     }),
     defineCommand({
@@ -86,7 +90,7 @@ export function seatCommands({ gateway, gate, repo, concertOf }: SeatCommandDeps
       auth: 'user',
       validate: validateReservationRef,
       async run({ reservationId }: ReservationRef, ctx) {
-        const owner = await repo.findOwner(reservationId);
+        const owner = await owners.find(reservationId);
         if (!owner) throw notFound('reservation');
         if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
         const canceled = await gateway.send({ op: 'cancel', dateId: owner.dateId, userId: ctx.userId, reservationId });

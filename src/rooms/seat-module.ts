@@ -12,6 +12,7 @@ import type { WalletService } from '../handlers/wallet';
 import type { CatalogRepository } from '../models/catalog-repository';
 import type { Database } from '../models/database';
 import { ReservationRepository } from '../models/reservation-repository';
+import { ReservationOwners } from '../models/reservation-owners';
 import { DateGateway } from './date-gateway';
 import { DateOwnership } from './date-ownership';
 import { DateRooms } from './date-rooms';
@@ -68,6 +69,7 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
   // of snapshot or ownership reads never makes a room's group commit wait for a connection.
   const reads = new ReservationRepository(db.sequelize);
   const gateway = new DateGateway(rooms, reads);
+  const owners = new ReservationOwners(reads);
   let cluster: { ownership: DateOwnership; rpc: RoomRpc } | undefined;
 
   // A date's concert never changes: remember it, so routing a command costs no query.
@@ -110,8 +112,8 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
   return {
     rooms,
     commands: [
-      ...seatCommands({ gateway, gate, repo: reads, concertOf }),
-      ...paymentCommands({ gateway, gate, wallet, repo: reads }),
+      ...seatCommands({ gateway, gate, repo: reads, owners, concertOf }),
+      ...paymentCommands({ gateway, gate, wallet, owners }),
     ],
     async start() {
       if (cluster) {
