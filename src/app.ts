@@ -3,7 +3,7 @@ import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Config } from './config';
 import type { Logger } from './logger';
-import type { Database } from './models/database';
+import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
 import { HttpApi, json, type RawHandler } from './handlers/http';
@@ -45,6 +45,8 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, log, db, redis } = deps;
   const metrics = createMetrics();
+  timePoolWaits(db.sequelize, (s) => metrics.poolWait.observe({ pool: 'main' }, s));
+  timePoolWaits(db.commits, (s) => metrics.poolWait.observe({ pool: 'commits' }, s));
   const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 

@@ -12,7 +12,15 @@ export function createMetrics() {
       name: 'tix_command_duration_seconds',
       help: 'Command latency by command and outcome (ok or error code)',
       labelNames: ['command', 'outcome'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // Up to the clients' usual ack timeout: an overloaded sale's slow commands stay measurable.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    poolWait: new Histogram({
+      name: 'tix_db_pool_wait_seconds',
+      help: 'How long a query waited for a PostgreSQL connection, by pool (main: commands, commits: date rooms)',
+      labelNames: ['pool'] as const,
+      buckets: LATENCY,
       registers: [registry],
     }),
     connectedSockets: new Gauge({ name: 'tix_connected_sockets', help: 'Socket.IO connections on this instance', registers: [registry] }),

@@ -51,6 +51,19 @@ export async function openDatabase(url: string, poolMax = 20): Promise<Database>
   };
 }
 
+/** Reports how long each query of `sequelize` waited for a pooled connection. */
+export function timePoolWaits(sequelize: Sequelize, observe: (seconds: number) => void): void {
+  // Sequelize passes the same options object to both hooks of one acquire.
+  const started = new WeakMap<object, number>();
+  sequelize.addHook('beforePoolAcquire', (options: object) => {
+    started.set(options, performance.now());
+  });
+  sequelize.addHook('afterPoolAcquire', (_connection: unknown, options: object) => {
+    const at = started.get(options);
+    if (at !== undefined) observe((performance.now() - at) / 1000);
+  });
+}
+
 /** Idempotent, and safe when several instances start at once: they take turns on an advisory lock. */
 async function migrate(sequelize: Sequelize): Promise<void> {
   await sequelize.transaction(async (transaction) => {

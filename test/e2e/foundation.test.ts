@@ -198,6 +198,9 @@ describe('health and metrics', () => {
     expect(res.body).toMatch(/tix_command_duration_seconds_count\{command="concerts:list",outcome="ok"\} \d+/);
     expect(res.body).toMatch(/process_resident_memory_bytes/);
     expect(res.body).toMatch(/tix_connected_sockets/);
+    // signup and concerts:list each waited for a main-pool connection.
+    const waits = Number(/tix_db_pool_wait_seconds_count\{pool="main"\} (\d+)/.exec(res.body)?.[1] ?? 0);
+    expect(waits).toBeGreaterThanOrEqual(2);
   });
 });
 
