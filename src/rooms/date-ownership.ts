@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
-import { preferredOwner } from './rendezvous';
+import { placeDates, preferredOwner } from './rendezvous';
 import type { Logger } from '../logger';
 
 /** Another instance owns the date (or nobody can be found to): the caller routes again. */
@@ -84,6 +84,10 @@ export class DateOwnership {
   private readonly acquiring = new Map<string, Promise<Claim>>();
   /** Live instances (this one always among them), as last read from Redis. */
   private live: string[];
+  /** Where free dates go: dates not yet started, placed over `live` (see placeDates). */
+  private onSale: number[] = [];
+  private placement = new Map<number, string>();
+  private placedFor = '';
   private readonly liveReader: NodeJS.Timeout;
   private readonly heartbeat = new BigInt64Array(new SharedArrayBuffer(8));
   private readonly beat: NodeJS.Timeout;
@@ -100,7 +104,7 @@ export class DateOwnership {
     this.liveReader.unref();
   }
 
-  /** Reads the live instances now (the first time, before serving). */
+  /** Reads the live instances and the dates on sale now (the first time, before serving). */
   async readLive(): Promise<void> {
     try {
       const live = (await this.options.redis.eval(LIVE, 1, this.membersKey(), this.options.leaseMs)) as string[];
@@ -108,11 +112,26 @@ export class DateOwnership {
     } catch (err) {
       this.options.log.warn({ err }, 'reading the live instances failed');
     }
+    try {
+      const dates = await this.options.sequelize.query<{ id: number }>('SELECT id FROM concert_dates WHERE starts_at > now() ORDER BY id', { type: QueryTypes.SELECT });
+      this.onSale = dates.map((d) => d.id);
+    } catch (err) {
+      this.options.log.warn({ err }, 'reading the dates on sale failed');
+    }
+    const key = `${[...this.live].sort().join(',')}|${this.onSale.join(',')}`;
+    if (key === this.placedFor) return;
+    this.placement = placeDates(this.onSale, this.live);
+    this.placedFor = key;
   }
 
-  /** The instance a free date should go to, so dates spread over the live instances. */
+  /**
+   * The instance a free date should go to, so dates spread over the live
+   * instances. Views may differ for a moment (a new date, an instance that
+   * just left): then two instances may each try to take a free date, and the
+   * lease picks one.
+   */
   preferred(dateId: number): string {
-    return preferredOwner(dateId, this.live) ?? this.instanceId;
+    return this.placement.get(dateId) ?? preferredOwner(dateId, this.live) ?? this.instanceId;
   }
 
   get instanceId(): string {

@@ -30,3 +30,25 @@ export function preferredOwner(dateId: number, instances: readonly string[]): st
   }
   return best;
 }
+
+/**
+ * Rendezvous placement with a bound: in id order, each date goes to the
+ * highest-weight instance that has fewer than ⌈dates / instances⌉ of them.
+ * Plain rendezvous is even only over many dates; a sale has a handful, and it
+ * put eight on three instances as 3 / 4 / 1. Every instance that sees the
+ * same dates and live set computes the same placement.
+ */
+export function placeDates(dateIds: readonly number[], instances: readonly string[]): Map<number, string> {
+  const placed = new Map<number, string>();
+  if (instances.length === 0) return placed;
+  const sorted = [...new Set(dateIds)].sort((a, b) => a - b);
+  const cap = Math.ceil(sorted.length / instances.length);
+  const load = new Map<string, number>();
+  for (const dateId of sorted) {
+    const ranked = [...instances].sort((a, b) => weigh(`${dateId}|${b}`) - weigh(`${dateId}|${a}`) || (a < b ? -1 : 1));
+    const owner = ranked.find((i) => (load.get(i) ?? 0) < cap) as string;
+    load.set(owner, (load.get(owner) ?? 0) + 1);
+    placed.set(dateId, owner);
+  }
+  return placed;
+}

@@ -7,6 +7,7 @@ import { startCluster, stopCluster, type Instance } from '../support/cluster';
 import { REDIS_URL, testDatabaseUrl } from '../support/env';
 import { openDatabase, type Database } from '../../src/models/database';
 import { checkInvariants } from '../support/invariants';
+import { placeDates } from '../../src/rooms/rendezvous';
 
 let db: Database;
 let redis: Redis;
@@ -96,6 +97,22 @@ describe('three instances on one PostgreSQL and one Redis', () => {
     // 30 dates by rendezvous hashing: every instance owns some (all on one would be 3 × (1/3)^29 likely).
     for (const n of perInstance) expect(n).toBeGreaterThan(0);
     expect(perInstance.reduce((s, n) => s + n, 0)).toBe(30);
+  }, 60_000);
+
+  it('a free date goes where the bounded placement of the dates on sale puts it, whichever instance the command reaches', async () => {
+    const concert = await createConcert(cluster[0]!, { dates: 6, seats: 5 });
+    // Each instance re-reads the dates on sale every second.
+    await sleep(1500);
+    const b = await buyer(cluster[1]!, concert.id);
+    for (const date of concert.dates) expect((await hold(b, date.id, [1])).ok).toBe(true);
+    const prefix = await findPrefix(concert.dates[0]!.id);
+    const owners = await Promise.all(concert.dates.map((d) => ownerOf(prefix, d.id)));
+    const onSale = await db.sequelize.query<{ id: number }>('SELECT id FROM concert_dates WHERE starts_at > now()', { type: QueryTypes.SELECT });
+    const placed = placeDates(
+      onSale.map((d) => d.id),
+      cluster.map((i) => i.id),
+    );
+    expect(owners).toEqual(concert.dates.map((d) => placed.get(d.id)));
   }, 60_000);
 
   it("a watch storm at the non-owners, racing holds: every watcher's snapshot plus deltas equals the database", async () => {
