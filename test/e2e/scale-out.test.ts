@@ -115,6 +115,21 @@ describe('three instances on one PostgreSQL and one Redis', () => {
     expect(owners).toEqual(concert.dates.map((d) => placed.get(d.id)));
   }, 60_000);
 
+  it('a command whose owner never answers gets a clear INTERNAL error and changes nothing; it succeeds once the lease is free', async () => {
+    const concert = await createConcert(cluster[0]!, { dates: 2, seats: 5 });
+    const [first, second] = concert.dates.map((d) => d.id) as [number, number];
+    const b = await buyer(cluster[1]!, concert.id);
+    expect((await hold(b, first, [1])).ok).toBe(true);
+    const prefix = await findPrefix(first);
+    // An owner that holds the lease but is not there: no instance listens on its RPC channel.
+    await redis.set(`${prefix}date:${second}:owner`, 'ghost|999999', 'PX', 60_000);
+    const reply = await hold(b, second, [1], 30_000);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: expect.stringMatching(/does not answer/) } });
+    expect(await liveSeats(second)).toEqual([]);
+    await redis.del(`${prefix}date:${second}:owner`);
+    expect((await hold(b, second, [1])).ok).toBe(true);
+  }, 60_000);
+
   it("a watch storm at the non-owners, racing holds: every watcher's snapshot plus deltas equals the database", async () => {
     const concert = await createConcert(cluster[0]!, { seats: 400 });
     const dateId = concert.dates[0]!.id;
