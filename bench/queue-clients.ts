@@ -8,7 +8,7 @@
 import jwt from 'jsonwebtoken';
 import { io } from 'socket.io-client';
 import { QueuePosition, type QueueTracker } from '../src/client/queue-position';
-import type { QueueStatus, QueueTick } from '../src/handlers/events';
+import type { QueueStatus, QueueTick } from '../src/protocol/events';
 import { openRawSocket, type BenchConn } from './queue-raw-socket';
 
 export interface ClientsInit {

@@ -3,9 +3,9 @@
  * a tick that must stay flat in the number of waiters (no sockets involved).
  */
 import { Redis } from 'ioredis';
-import { MemoryQueueStore } from '../src/rooms/memory-queue-store';
-import { RedisQueueStore } from '../src/rooms/redis-queue-store';
-import type { QueueStore, TickParams } from '../src/rooms/queue-store';
+import { MemoryQueueStore } from '../src/rooms/queue/memory-queue-store';
+import { RedisQueueStore } from '../src/rooms/queue/redis-queue-store';
+import type { QueueStore, TickParams } from '../src/rooms/queue/queue-store';
 
 export interface StoreTickRow {
   store: string;

@@ -7,20 +7,20 @@ import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
 import { HttpApi, json, type RawHandler } from './handlers/http';
-import { createMetrics } from './handlers/metrics';
+import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
-import { Tokens } from './handlers/tokens';
+import { Tokens } from './tokens';
 import { userCommands } from './handlers/users';
 import { catalogCommands } from './handlers/catalog';
 import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
 import { createUwsEngine, loadUws } from './server/uws-engine';
 import type { Services } from './services';
-import { createWaitingRooms } from './rooms/waiting-room-module';
+import { createWaitingRooms } from './modules/queue';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
-import { createSeats, type SeatModule } from './rooms/seat-module';
+import { createSeats, type SeatModule } from './modules/seats';
 
 export interface AppDeps {
   config: Config;

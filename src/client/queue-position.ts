@@ -1,4 +1,4 @@
-import type { QueueStatus, QueueTick } from '../handlers/events';
+import type { QueueStatus, QueueTick } from '../protocol/events';
 
 /** The part of a QueueStatus a waiter tracks between ticks. */
 export type TrackedEntry = Pick<QueueStatus, 'concertId' | 'status' | 'ticket' | 'tick' | 'position' | 'waiting' | 'etaSeconds' | 'expiresAt'>;

@@ -2,8 +2,8 @@ import type { ValidateFunction } from 'ajv';
 import type { Socket } from 'socket.io';
 import { AppError, toErrorBody, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
-import type { Metrics } from './metrics';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events';
+import type { Metrics } from '../metrics';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
 
 export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 

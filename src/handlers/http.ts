@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
-import type { Tokens } from './tokens';
+import type { Tokens } from '../tokens';
 import { failure, type Command, type CommandRunner } from './command';
 
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../errors';
-import type { DateGateway } from '../rooms/date-gateway';
-import type { QueueGate } from '../rooms/queue-gate';
+import type { DateGateway } from '../rooms/cluster/date-gateway';
+import type { QueueGate } from '../rooms/queue/queue-gate';
 import type { ReservationOwners } from '../models/reservation-owners';
 import type { WalletService } from './wallet';
 import { defineCommand, type Command } from './command';

@@ -1,6 +1,6 @@
-import type { QueueStatus } from './events';
+import type { QueueStatus } from '../protocol/events';
 import { rooms } from '../rooms/push';
-import type { BeforeRead } from '../rooms/waiting-rooms';
+import type { BeforeRead } from '../rooms/queue/waiting-room-registry';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken } from './schemas';
 

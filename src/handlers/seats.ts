@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../errors';
-import type { DateGateway } from '../rooms/date-gateway';
-import type { QueueGate } from '../rooms/queue-gate';
+import type { DateGateway } from '../rooms/cluster/date-gateway';
+import type { QueueGate } from '../rooms/queue/queue-gate';
 import { rooms as groups } from '../rooms/push';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { ReservationOwners } from '../models/reservation-owners';

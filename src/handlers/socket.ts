@@ -2,9 +2,9 @@ import type { Server } from 'socket.io';
 import { rooms } from '../rooms/push';
 import { AppError, toErrorBody } from '../errors';
 import type { Logger } from '../logger';
-import type { Metrics } from './metrics';
-import type { Tokens } from './tokens';
-import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from './events';
+import type { Metrics } from '../metrics';
+import type { Tokens } from '../tokens';
+import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from '../protocol/events';
 import type { AppSocket, Command, CommandRunner } from './command';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

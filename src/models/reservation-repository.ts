@@ -1,6 +1,6 @@
 import { DatabaseError, QueryTypes, type Sequelize } from 'sequelize';
 import { AppError, notFound } from '../errors';
-import type { ReservationStatus, ReservationView, SeatMap } from '../handlers/events';
+import type { ReservationStatus, ReservationView, SeatMap } from '../protocol/events';
 import { isDbId } from './catalog-repository';
 
 export interface LoadedSeat {

@@ -1,4 +1,4 @@
-import type { ServerToClientEvents } from '../handlers/events';
+import type { ServerToClientEvents } from '../protocol/events';
 
 /**
  * How rooms reach clients, without knowing socket.io. Each call is one

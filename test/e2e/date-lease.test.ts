@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger';
-import { DateOwnership } from '../../src/rooms/date-ownership';
+import { DateOwnership } from '../../src/rooms/cluster/date-ownership';
 import { REDIS_URL, testRedisPrefix } from '../support/env';
 import { createConcert, sleep, startServer, type TestServer } from '../support/server';
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { QueuePosition, type QueueTracker } from '../../src/client/queue-position';
-import type { QueueStatus, QueueTick } from '../../src/handlers/events';
+import type { QueueStatus, QueueTick } from '../../src/protocol/events';
 import { connectClient, http, signup, sleep, startServer, type TestServer, type TestUser } from '../support/server';
 
 /** A server with the queue settings of a scenario, on the in-process store or on Redis. */

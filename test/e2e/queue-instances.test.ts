@@ -1,6 +1,6 @@
 import { connectClient, createConcert, http, nextEvent, signup, sleep, type TestServer, type TestUser } from '../support/server';
 import { testRedisPrefix } from '../support/env';
-import type { QueueTick } from '../../src/handlers/events';
+import type { QueueTick } from '../../src/protocol/events';
 import { eventually, joinHttp, queueServer, statusHttp } from './queue-helpers';
 
 /**

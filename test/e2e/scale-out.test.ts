@@ -7,7 +7,7 @@ import { startCluster, stopCluster, type Instance } from '../support/cluster';
 import { REDIS_URL, testDatabaseUrl } from '../support/env';
 import { openDatabase, type Database } from '../../src/models/database';
 import { checkInvariants } from '../support/invariants';
-import { placeDates } from '../../src/rooms/rendezvous';
+import { placeDates } from '../../src/rooms/cluster/rendezvous';
 
 let db: Database;
 let redis: Redis;

@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { connectClient, createConcert, http, nextEvent, signup, sleep, startServer, type TestServer, type TestUser } from '../support/server';
 import { FAST_QUEUE, activeToken } from '../support/queue';
-import { DateRoom } from '../../src/rooms/date-room';
+import { DateRoom } from '../../src/rooms/date/date-room';
 import { ReservationRepository } from '../../src/models/reservation-repository';
 import { createLogger } from '../../src/logger';
 

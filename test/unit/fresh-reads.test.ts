@@ -1,4 +1,4 @@
-import { FreshReads } from '../../src/rooms/fresh-reads';
+import { FreshReads } from '../../src/rooms/cluster/fresh-reads';
 
 /** A loader whose reads finish when the test says so. */
 function manualLoader() {

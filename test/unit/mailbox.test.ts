@@ -1,4 +1,4 @@
-import { Mailbox } from '../../src/rooms/mailbox';
+import { Mailbox } from '../../src/rooms/date/mailbox';
 
 describe('Mailbox', () => {
   beforeEach(() => jest.useFakeTimers());

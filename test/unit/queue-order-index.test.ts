@@ -1,4 +1,4 @@
-import { OrderIndex } from '../../src/rooms/order-index';
+import { OrderIndex } from '../../src/rooms/queue/ticket-line';
 
 describe('the in-process waiting line (Fenwick order index)', () => {
   it('answers rank and k-th like a sorted array, through growth, removals and rebasing', () => {

@@ -1,7 +1,7 @@
 import { QueuePosition } from '../../src/client/queue-position';
-import { MemoryQueueStore } from '../../src/rooms/memory-queue-store';
-import { toStatus } from '../../src/rooms/waiting-rooms';
-import type { QueueStatus, QueueTick } from '../../src/handlers/events';
+import { MemoryQueueStore } from '../../src/rooms/queue/memory-queue-store';
+import { toStatus } from '../../src/rooms/queue/waiting-room-registry';
+import type { QueueStatus, QueueTick } from '../../src/protocol/events';
 
 const status = (over: Partial<QueueStatus> = {}): QueueStatus => ({
   concertId: 1,

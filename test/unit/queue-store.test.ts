@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { MemoryQueueStore } from '../../src/rooms/memory-queue-store';
-import { RedisQueueStore } from '../../src/rooms/redis-queue-store';
-import type { QueueStore, TickParams } from '../../src/rooms/queue-store';
+import { MemoryQueueStore } from '../../src/rooms/queue/memory-queue-store';
+import { RedisQueueStore } from '../../src/rooms/queue/redis-queue-store';
+import type { QueueStore, TickParams } from '../../src/rooms/queue/queue-store';
 import { REDIS_URL, testRedisPrefix } from '../support/env';
 
 /** One contract, two stores: the in-process one and the Redis one (real Redis, a prefix per store). */

@@ -1,8 +1,8 @@
-import { createMetrics } from '../../src/handlers/metrics';
+import { createMetrics } from '../../src/metrics';
 import { createLogger } from '../../src/logger';
-import { MemoryQueueStore } from '../../src/rooms/memory-queue-store';
+import { MemoryQueueStore } from '../../src/rooms/queue/memory-queue-store';
 import type { Push } from '../../src/rooms/push';
-import { WaitingRoom } from '../../src/rooms/waiting-room';
+import { WaitingRoom } from '../../src/rooms/queue/waiting-room';
 
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());

@@ -1,4 +1,4 @@
-import { placeDates, preferredOwner } from '../../src/rooms/rendezvous';
+import { placeDates, preferredOwner } from '../../src/rooms/cluster/rendezvous';
 
 const dates = Array.from({ length: 3000 }, (_, i) => i + 1);
 const placement = (instances: string[]) => new Map(dates.map((d) => [d, preferredOwner(d, instances)]));

@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm } from 'jsonwebtoken';
-import { AppError } from '../errors';
+import { AppError } from './errors';
 
 export interface QueueClaims {
   userId: number;

@@ -1,8 +1,8 @@
-import type { ExpiryReason } from '../handlers/events';
-import type { Logger } from '../logger';
-import type { Metrics } from '../handlers/metrics';
-import { Ticker } from '../timers/ticker';
-import type { Push } from './push';
+import type { ExpiryReason } from '../../protocol/events';
+import type { Logger } from '../../logger';
+import type { Metrics } from '../../metrics';
+import { Ticker } from '../../timers/ticker';
+import type { Push } from '../push';
 import type { QueueStore, TickParams } from './queue-store';
 
 export interface WaitingRoomDeps {

@@ -1,5 +1,5 @@
-import type { ReservationStatus, ReservationView, SeatMap, SeatStatus } from '../handlers/events';
-import type { LoadedDate } from '../models/reservation-repository';
+import type { ReservationStatus, ReservationView, SeatMap, SeatStatus } from '../../protocol/events';
+import type { LoadedDate } from '../../models/reservation-repository';
 
 export interface SeatState {
   number: number;

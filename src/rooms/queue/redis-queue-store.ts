@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ExpiryReason, QueueEntryStatus } from '../handlers/events';
+import type { ExpiryReason, QueueEntryStatus } from '../../protocol/events';
 import {
   EXPIRED_RETENTION_MS,
   RATE_TAU_MS,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError, toErrorBody, type ErrorBody } from '../errors';
-import type { Logger } from '../logger';
+import { AppError, toErrorBody, type ErrorBody } from '../../errors';
+import type { Logger } from '../../logger';
 import { NotOwnerError } from './date-ownership';
-import type { RoomRequest } from './room-request';
+import type { RoomRequest } from '../date/room-request';
 
 type Envelope =
   | { t: 'req'; id: string; from: string; req: RoomRequest }

@@ -1,4 +1,4 @@
-import type { ExpiryReason, QueueEntryStatus } from '../handlers/events';
+import type { ExpiryReason, QueueEntryStatus } from '../../protocol/events';
 
 /**
  * The waiting room's state, behind one port with two implementations: in

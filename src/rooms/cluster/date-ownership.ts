@@ -2,9 +2,9 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { notFound } from '../errors';
+import { notFound } from '../../errors';
 import { placeDates, preferredOwner } from './rendezvous';
-import type { Logger } from '../logger';
+import type { Logger } from '../../logger';
 
 /** Another instance owns the date (or nobody can be found to): the caller routes again. */
 export class NotOwnerError extends Error {

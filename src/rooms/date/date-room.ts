@@ -1,16 +1,16 @@
 import type { Sequelize } from 'sequelize';
-import { AppError } from '../errors';
-import type { ReservationView, SeatMap } from '../handlers/events';
-import type { Logger } from '../logger';
-import type { ReservationRepository } from '../models/reservation-repository';
-import { FenceError } from '../models/reservation-repository';
-import { systemClock, type Clock } from '../timers/clock';
-import { TimerHeap } from '../timers/timer-heap';
+import { AppError } from '../../errors';
+import type { ReservationView, SeatMap } from '../../protocol/events';
+import type { Logger } from '../../logger';
+import type { ReservationRepository } from '../../models/reservation-repository';
+import { FenceError } from '../../models/reservation-repository';
+import { systemClock, type Clock } from '../../timers/clock';
+import { TimerHeap } from '../../timers/timer-heap';
 import { BatchWrite } from './batch-write';
 import { DateState, seatStatus, type Reservation, type SeatState } from './date-state';
 import { Mailbox } from './mailbox';
 import type { PaymentResult } from './room-request';
-import type { Push } from './push';
+import type { Push } from '../push';
 
 /** What a command did to the state: undone if its batch fails, announced once it commits. */
 interface Effect {

@@ -1,12 +1,12 @@
-import { AppError, notFound } from '../errors';
-import type { ReservationRepository } from '../models/reservation-repository';
-import type { DateRoom } from './date-room';
-import type { DateRooms } from './date-rooms';
+import { AppError, notFound } from '../../errors';
+import type { ReservationRepository } from '../../models/reservation-repository';
+import type { DateRoom } from '../date/date-room';
+import type { DateRooms } from '../date/date-room-registry';
 import { NotOwnerError, type Claim, type DateOwnership } from './date-ownership';
 import { RemoteNotOwnerError, RpcTimeoutError, type RoomRpc } from './room-rpc';
-import type { ReplyOf, RoomRequest } from './room-request';
+import type { ReplyOf, RoomRequest } from '../date/room-request';
 import { FreshReads } from './fresh-reads';
-import type { SeatMap } from '../handlers/events';
+import type { SeatMap } from '../../protocol/events';
 
 export interface Cluster {
   ownership: DateOwnership;

@@ -1,6 +1,6 @@
 import type { Sequelize } from 'sequelize';
-import type { ReservationStatus } from '../handlers/events';
-import type { MoneyMove, ReservationRepository } from '../models/reservation-repository';
+import type { ReservationStatus } from '../../protocol/events';
+import type { MoneyMove, ReservationRepository } from '../../models/reservation-repository';
 import type { Reservation } from './date-state';
 
 /**

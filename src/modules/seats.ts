@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Command } from '../handlers/command';
-import type { Metrics } from '../handlers/metrics';
+import type { Metrics } from '../metrics';
 import { paymentCommands } from '../handlers/payments';
 import { seatCommands } from '../handlers/seats';
 import type { AppServer } from '../handlers/socket';
@@ -13,12 +13,12 @@ import type { CatalogRepository } from '../models/catalog-repository';
 import type { Database } from '../models/database';
 import { ReservationRepository } from '../models/reservation-repository';
 import { ReservationOwners } from '../models/reservation-owners';
-import { DateGateway } from './date-gateway';
-import { DateOwnership } from './date-ownership';
-import { DateRooms } from './date-rooms';
-import { rooms as groups, type Push } from './push';
-import type { QueueGate } from './queue-gate';
-import { RoomRpc } from './room-rpc';
+import { DateGateway } from '../rooms/cluster/date-gateway';
+import { DateOwnership } from '../rooms/cluster/date-ownership';
+import { DateRooms } from '../rooms/date/date-room-registry';
+import { rooms as groups, type Push } from '../rooms/push';
+import type { QueueGate } from '../rooms/queue/queue-gate';
+import { RoomRpc } from '../rooms/cluster/room-rpc';
 
 export interface SeatModuleDeps {
   config: Config;

@@ -2,17 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Command } from '../handlers/command';
-import type { Metrics } from '../handlers/metrics';
+import type { Metrics } from '../metrics';
 import { queueCommands } from '../handlers/queue';
 import type { AppServer, SocketHooks } from '../handlers/socket';
-import type { Tokens } from '../handlers/tokens';
+import type { Tokens } from '../tokens';
 import type { CatalogRepository } from '../models/catalog-repository';
-import { MemoryQueueStore } from './memory-queue-store';
-import { rooms, type Push } from './push';
-import type { QueueGate } from './queue-gate';
-import { priorRate } from './queue-store';
-import { RedisQueueStore } from './redis-queue-store';
-import { WaitingRooms } from './waiting-rooms';
+import { MemoryQueueStore } from '../rooms/queue/memory-queue-store';
+import { rooms, type Push } from '../rooms/push';
+import type { QueueGate } from '../rooms/queue/queue-gate';
+import { priorRate } from '../rooms/queue/queue-store';
+import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
+import { WaitingRooms } from '../rooms/queue/waiting-room-registry';
 
 export interface WaitingRoomDeps {
   config: Config;

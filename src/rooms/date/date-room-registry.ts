@@ -1,9 +1,9 @@
 import type { Sequelize } from 'sequelize';
-import { notFound } from '../errors';
-import type { Logger } from '../logger';
-import { ReservationRepository } from '../models/reservation-repository';
+import { notFound } from '../../errors';
+import type { Logger } from '../../logger';
+import { ReservationRepository } from '../../models/reservation-repository';
 import { DateRoom, RoomClosedError, type DateRoomDeps } from './date-room';
-import { NotOwnerError, type DateOwnership } from './date-ownership';
+import { NotOwnerError, type DateOwnership } from '../cluster/date-ownership';
 
 export interface DateRoomsOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
   sequelize: Sequelize;

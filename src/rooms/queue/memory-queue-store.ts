@@ -1,5 +1,5 @@
-import type { ExpiryReason } from '../handlers/events';
-import { OrderIndex } from './order-index';
+import type { ExpiryReason } from '../../protocol/events';
+import { OrderIndex } from './ticket-line';
 import {
   EXPIRED_RETENTION_MS,
   nextRate,

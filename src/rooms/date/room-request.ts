@@ -1,4 +1,4 @@
-import type { ReservationView, SeatMap } from '../handlers/events';
+import type { ReservationView, SeatMap } from '../../protocol/events';
 
 /**
  * A date-room command as data, so it can run on the local room or travel to
