@@ -16,11 +16,11 @@ import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
 import { createUwsEngine, loadUws } from './server/uws-engine';
 import type { Services } from './services';
-import { createWaitingRooms } from './modules/queue';
+import { createQueueModule } from './modules/queue';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
-import { createSeats, type SeatModule } from './modules/seats';
+import { createSeatModule, type SeatModule } from './modules/seats';
 
 export interface AppDeps {
   config: Config;
@@ -67,9 +67,9 @@ export function createApp(deps: AppDeps): App {
   // push to the room reaches the socket (a snapshot read next cannot miss a delta).
   const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
   const push = createSocketPush(io);
-  const queue = createWaitingRooms({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
+  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
   const wallet = createWallet({ config, db, log });
-  const seats = createSeats({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
+  const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 
   const commands = new Map<string, Command>();
   for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {

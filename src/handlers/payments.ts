@@ -42,7 +42,7 @@ export function paymentCommands({ gateway, gate, wallet, owners }: PaymentDeps):
           return gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
         };
         // The room commits the payment in its own transaction: no connection is held here meanwhile.
-        const result = key === undefined ? await confirm() : await wallet.idempotentOutside(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
+        const result = key === undefined ? await confirm() : await wallet.runOnce(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
         await gate.releasePaid(ctx.userId, owner.concertId);
         return result;
       },

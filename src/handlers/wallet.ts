@@ -29,7 +29,7 @@ export interface WalletService {
    * IDEMPOTENCY_CONFLICT. Only successes are recorded: if `run` throws, the
    * key stays free. The answer is stored as JSON and returned as stored.
    */
-  idempotentOutside<T>(userId: number, scope: string, key: string, request: unknown, run: () => Promise<T>): Promise<T>;
+  runOnce<T>(userId: number, scope: string, key: string, request: unknown, run: () => Promise<T>): Promise<T>;
 }
 
 export interface WalletModule {
@@ -81,7 +81,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   }
 
   const service: WalletService = {
-    idempotentOutside: (userId, scope, key, request, run) => keys.runOutside(userId, scope, key, request, run),
+    runOnce: (userId, scope, key, request, run) => keys.runOnce(userId, scope, key, request, run),
   };
 
   const commands = [

@@ -55,7 +55,7 @@ const PURGE = `
  * same key under another scope is IDEMPOTENCY_CONFLICT. Only successes are
  * remembered: a failed attempt frees the key. A charge does all of it inside
  * one statement (tix_charge); a payment claims, waits for its room, then
- * stores the answer (runOutside).
+ * stores the answer (runOnce).
  */
 export class IdempotencyRepository {
   private nextPurgeAt = 0;
@@ -88,7 +88,7 @@ export class IdempotencyRepository {
    * as pending, the answer stored after; a duplicate polls for it. Failures
    * free the key, as above.
    */
-  async runOutside<T>(userId: number, scope: string, key: string, request: unknown, work: () => Promise<T>): Promise<T> {
+  async runOnce<T>(userId: number, scope: string, key: string, request: unknown, work: () => Promise<T>): Promise<T> {
     await this.purgeWhenDue();
     const hash = requestHash(request);
     const giveUpAt = Date.now() + PENDING_WAIT_MS;

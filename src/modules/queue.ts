@@ -12,9 +12,9 @@ import { rooms, type Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { priorRate } from '../rooms/queue/queue-store';
 import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
-import { WaitingRooms } from '../rooms/queue/waiting-room-registry';
+import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
 
-export interface WaitingRoomDeps {
+export interface QueueModuleDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
@@ -26,7 +26,7 @@ export interface WaitingRoomDeps {
   redis?: Redis;
 }
 
-export interface WaitingRoomModule {
+export interface QueueModule {
   gate: QueueGate;
   /** queue:join, queue:status, queue:leave (and their HTTP routes). */
   commands: Command[];
@@ -41,11 +41,11 @@ export interface WaitingRoomModule {
  * is configured (then several instances share the rooms and a lease lets one
  * of them admit per concert).
  */
-export function createWaitingRooms(deps: WaitingRoomDeps): WaitingRoomModule {
+export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   const { config, log, io } = deps;
   const prior = priorRate(config.queueAdmitBatch, config.queueAdmitIntervalMs);
   const store = deps.redis ? new RedisQueueStore(deps.redis, config.redisPrefix, prior) : new MemoryQueueStore(prior);
-  const waitingRooms = new WaitingRooms({
+  const waitingRooms = new WaitingRoomRegistry({
     ...deps,
     store,
     joinBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsJoin(rooms.queue(concertId)),

@@ -15,7 +15,7 @@ import { ReservationRepository } from '../models/reservation-repository';
 import { ReservationOwners } from '../models/reservation-owners';
 import { DateGateway } from '../rooms/cluster/date-gateway';
 import { DateOwnership } from '../rooms/cluster/date-ownership';
-import { DateRooms } from '../rooms/date/date-room-registry';
+import { DateRoomRegistry } from '../rooms/date/date-room-registry';
 import { rooms as groups, type Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { RoomRpc } from '../rooms/cluster/room-rpc';
@@ -35,16 +35,16 @@ export interface SeatModuleDeps {
 }
 
 export interface SeatModule {
-  rooms: DateRooms;
+  rooms: DateRoomRegistry;
   commands: Command[];
   /** Opens dates with unpaid holds (joins the cluster first, with Redis) so their timers run. */
   start(): Promise<number>;
   close(): Promise<void>;
 }
 
-export function createSeats(deps: SeatModuleDeps): SeatModule {
+export function createSeatModule(deps: SeatModuleDeps): SeatModule {
   const { config, db, log, metrics, push, io, gate, wallet, catalog, redis } = deps;
-  const rooms = new DateRooms({
+  const rooms = new DateRoomRegistry({
     sequelize: db.commits,
     log: log.child({ component: 'date-room' }),
     push,
@@ -119,8 +119,8 @@ export function createSeats(deps: SeatModuleDeps): SeatModule {
       if (cluster) {
         await cluster.rpc.start();
         await cluster.ownership.readLive();
-        gateway.attach(cluster);
-        rooms.attach(cluster.ownership);
+        gateway.joinCluster(cluster);
+        rooms.startTakeovers(cluster.ownership);
       }
       return rooms.recover();
     },

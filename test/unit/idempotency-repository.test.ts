@@ -114,7 +114,7 @@ describe('keyed charges (tix_charge)', () => {
     const first = await charge(3, 'k-scope');
     await expect(charge(4, 'k-scope')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
     const keys = new IdempotencyRepository(db.sequelize, log);
-    await expect(keys.runOutside(userId, 'payment:pay', 'k-scope', { amount: 3 }, async () => 'paid')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(keys.runOnce(userId, 'payment:pay', 'k-scope', { amount: 3 }, async () => 'paid')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
     expect(await charge(3, 'k-scope')).toEqual(first);
   });
 
@@ -123,7 +123,7 @@ describe('keyed charges (tix_charge)', () => {
     let pays = 0;
     const outcomes = await Promise.allSettled(
       ['charge', 'pay', 'charge', 'pay'].map((kind) =>
-        kind === 'charge' ? charge(2, 'k-cross') : keys.runOutside(userId, 'payment:pay', 'k-cross', { amount: 2 }, async () => ({ pay: ++pays })),
+        kind === 'charge' ? charge(2, 'k-cross') : keys.runOnce(userId, 'payment:pay', 'k-cross', { amount: 2 }, async () => ({ pay: ++pays })),
       ),
     );
     const won = outcomes.findIndex((o) => o.status === 'fulfilled');
@@ -151,11 +151,11 @@ describe('retention', () => {
     await insertKey('unit:purge', 'old-1', 25);
     await insertKey('unit:purge', 'recent', 23);
     const repo = new IdempotencyRepository(db.sequelize, log, { ...DEFAULT_IDEMPOTENCY, purgeEveryMs: 3_600_000 });
-    await repo.runOutside(userId, 'unit:purge', 'trigger-1', {}, async () => 1);
+    await repo.runOnce(userId, 'unit:purge', 'trigger-1', {}, async () => 1);
     expect(await keyExists('unit:purge', 'old-1')).toBe(false);
     expect(await keyExists('unit:purge', 'recent')).toBe(true);
     await insertKey('unit:purge', 'old-2', 25);
-    await repo.runOutside(userId, 'unit:purge', 'trigger-2', {}, async () => 2);
+    await repo.runOnce(userId, 'unit:purge', 'trigger-2', {}, async () => 2);
     expect(await keyExists('unit:purge', 'old-2')).toBe(true);
     expect(await repo.purgeExpired()).toBeGreaterThanOrEqual(1);
     expect(await keyExists('unit:purge', 'old-2')).toBe(false);
@@ -172,7 +172,7 @@ describe('retention', () => {
   });
 });
 
-describe('work that commits elsewhere (runOutside)', () => {
+describe('work that commits elsewhere (runOnce)', () => {
   const repo = () => new IdempotencyRepository(db.sequelize, log);
 
   it('runs the work once for concurrent repeats, holding no connection while it runs, and all get its answer', async () => {
@@ -186,7 +186,7 @@ describe('work that commits elsewhere (runOutside)', () => {
       return { paid: runs };
     };
     // Ten callers on a pool of eight: were a connection held across the work, they could not all be waiting at once.
-    const calls = Array.from({ length: 10 }, () => keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work));
+    const calls = Array.from({ length: 10 }, () => keys.runOnce(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work));
     await new Promise((r) => setTimeout(r, 300));
     const [idle] = await db.sequelize.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
@@ -196,18 +196,18 @@ describe('work that commits elsewhere (runOutside)', () => {
     release();
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, () => ({ paid: 1 })));
     expect(runs).toBe(1);
-    expect(await keys.runOutside(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work)).toEqual({ paid: 1 });
+    expect(await keys.runOnce(userId, 'payment:pay', 'outside-1', { reservationId: 1 }, work)).toEqual({ paid: 1 });
     expect(runs).toBe(1);
   });
 
   it('frees the key when the work fails, and refuses the key for another request or scope', async () => {
     const keys = repo();
-    await expect(keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => {
+    await expect(keys.runOnce(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => {
       throw new Error('room said no');
     })).rejects.toThrow('room said no');
     expect(await keyExists('payment:pay', 'outside-2')).toBe(false);
-    expect(await keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => 'ok')).toBe('ok');
-    await expect(keys.runOutside(userId, 'payment:pay', 'outside-2', { reservationId: 3 }, async () => 'other')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    expect(await keys.runOnce(userId, 'payment:pay', 'outside-2', { reservationId: 2 }, async () => 'ok')).toBe('ok');
+    await expect(keys.runOnce(userId, 'payment:pay', 'outside-2', { reservationId: 3 }, async () => 'other')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
     await expect(charge(2, 'outside-2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
   });
 
@@ -216,6 +216,6 @@ describe('work that commits elsewhere (runOutside)', () => {
       `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) VALUES ($1, 'payment:pay', 'outside-3', $2, now() - interval '2 minutes')`,
       { bind: [userId, requestHash({ reservationId: 4 })] },
     );
-    expect(await repo().runOutside(userId, 'payment:pay', 'outside-3', { reservationId: 4 }, async () => ({ again: true }))).toEqual({ again: true });
+    expect(await repo().runOnce(userId, 'payment:pay', 'outside-3', { reservationId: 4 }, async () => ({ again: true }))).toEqual({ again: true });
   });
 });

@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../../errors';
 import type { ReservationRepository } from '../../models/reservation-repository';
 import type { DateRoom } from '../date/date-room';
-import type { DateRooms } from '../date/date-room-registry';
+import type { DateRoomRegistry } from '../date/date-room-registry';
 import { NotOwnerError, type Claim, type DateOwnership } from './date-ownership';
 import { RemoteNotOwnerError, RpcTimeoutError, type RoomRpc } from './room-rpc';
 import type { ReplyOf, RoomRequest } from '../date/room-request';
@@ -30,13 +30,13 @@ export class DateGateway {
   private readonly snapshots: FreshReads<number, SeatMap | null>;
 
   constructor(
-    private readonly rooms: DateRooms,
+    private readonly rooms: DateRoomRegistry,
     repo: ReservationRepository,
   ) {
     this.snapshots = new FreshReads((dateId) => repo.snapshot(dateId));
   }
 
-  attach(cluster: Cluster): void {
+  joinCluster(cluster: Cluster): void {
     this.cluster = cluster;
   }
 

@@ -5,7 +5,7 @@ import { ReservationRepository } from '../../models/reservation-repository';
 import { DateRoom, RoomClosedError, type DateRoomDeps } from './date-room';
 import { NotOwnerError, type DateOwnership } from '../cluster/date-ownership';
 
-export interface DateRoomsOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
+export interface DateRoomRegistryOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
   sequelize: Sequelize;
   log: Logger;
   /** A room with no command, hold or watcher for this long is unloaded. */
@@ -19,7 +19,7 @@ export interface DateRoomsOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize
  * share one load. Idle rooms are unloaded; a room that closed itself (its
  * state disagreed with the database) is reloaded by the next command.
  */
-export class DateRooms {
+export class DateRoomRegistry {
   readonly repo: ReservationRepository;
   private readonly rooms = new Map<number, Promise<DateRoom | null>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -28,7 +28,7 @@ export class DateRooms {
   /** Dates with holds whose lease stayed free for this many sweeps though another instance is preferred. */
   private readonly unclaimed = new Map<number, number>();
 
-  constructor(private readonly options: DateRoomsOptions) {
+  constructor(private readonly options: DateRoomRegistryOptions) {
     this.repo = new ReservationRepository(options.sequelize);
     this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(options.idleMs / 2)));
     this.sweeper.unref();
@@ -70,7 +70,7 @@ export class DateRooms {
    * every second, dates with unpaid holds whose owner is gone are taken over,
    * so a dead owner's holds still expire within seconds.
    */
-  attach(ownership: DateOwnership): void {
+  startTakeovers(ownership: DateOwnership): void {
     this.ownership = ownership;
     this.takeover = setInterval(() => void this.recover(), 1000);
     this.takeover.unref();

@@ -168,10 +168,10 @@ export class DateRoom {
       expiresAt: new Date(now.getTime() + this.deps.holdTtlMs),
       createdAt: now,
     };
-    this.state.attach(reservation);
+    this.state.assign(reservation);
     write.inserts.push(reservation);
     return {
-      undo: () => this.state.detach(reservation),
+      undo: () => this.state.unassign(reservation),
       changed: seats,
       updated: [reservation],
       committed: () => {
@@ -209,12 +209,12 @@ export class DateRoom {
   private end(write: BatchWrite, now: Date, r: Reservation, to: 'CANCELED' | 'EXPIRED'): Effect {
     const from = r.status;
     write.transitions.push({ reservation: r, from, to, at: now });
-    this.state.detach(r);
+    this.state.unassign(r);
     r.status = to;
     return {
       undo: () => {
         r.status = from;
-        this.state.attach(r);
+        this.state.assign(r);
       },
       changed: r.seats,
       updated: [r],

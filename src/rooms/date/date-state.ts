@@ -57,7 +57,7 @@ export class DateState {
         paidAt: r.paidAt ?? undefined,
       };
       reservation.seats = r.seatNumbers.map((n) => state.seat(n)).filter((s): s is SeatState => s !== undefined);
-      state.attach(reservation);
+      state.assign(reservation);
       state.live.set(reservation.id, reservation);
     }
     return state;
@@ -73,12 +73,12 @@ export class DateState {
   }
 
   /** Points the reservation's seats at it and counts them for its owner. */
-  attach(reservation: Reservation): void {
+  assign(reservation: Reservation): void {
     for (const seat of reservation.seats) seat.holder = reservation;
     this.count(reservation.userId, reservation.seats.length);
   }
 
-  detach(reservation: Reservation): void {
+  unassign(reservation: Reservation): void {
     for (const seat of reservation.seats) if (seat.holder === reservation) seat.holder = undefined;
     this.count(reservation.userId, -reservation.seats.length);
   }

@@ -1,5 +1,5 @@
 import type { ExpiryReason } from '../../protocol/events';
-import { OrderIndex } from './ticket-line';
+import { TicketLine } from './ticket-line';
 import {
   EXPIRED_RETENTION_MS,
   nextRate,
@@ -20,7 +20,7 @@ class ConcertQueue {
   soldOut = false;
   readonly entries = new Map<number, QueueEntry>();
   readonly users = new Map<number, number>();
-  readonly line = new OrderIndex();
+  readonly line = new TicketLine();
   /** Waiters who ended since the last tick; still in `line` until it announces them. */
   leaving: number[] = [];
   /** ticket → expiresAt, in admission order (= expiry order: the TTL is one setting). */

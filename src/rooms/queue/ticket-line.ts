@@ -6,7 +6,7 @@
  * the line empties, so memory follows the tickets issued since the line was
  * last empty, not all tickets ever.
  */
-export class OrderIndex {
+export class TicketLine {
   private tree = new Int32Array(1024);
   private present = new Uint8Array(1024);
   private base = 0;

@@ -14,7 +14,7 @@ import type { QueueGate } from './queue-gate';
 import type { EntryView, QueueStore } from './queue-store';
 import { WaitingRoom } from './waiting-room';
 
-export interface WaitingRoomsDeps {
+export interface WaitingRoomRegistryDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
@@ -44,7 +44,7 @@ const TICK_LIMIT = 1000;
  * All waiting rooms of this instance: the queue commands, the gate the seat
  * and payment commands call, and presence (sockets keep users from idling).
  */
-export class WaitingRooms implements QueueGate {
+export class WaitingRoomRegistry implements QueueGate {
   private readonly rooms = new Map<number, WaitingRoom>();
   private readonly knownConcerts = new Set<number>();
   /** Sockets per user on this instance; the store hears only of the first and the last. */
@@ -56,7 +56,7 @@ export class WaitingRooms implements QueueGate {
   private readonly now: () => number;
   private closing = false;
 
-  constructor(private readonly deps: WaitingRoomsDeps) {
+  constructor(private readonly deps: WaitingRoomRegistryDeps) {
     this.now = deps.now ?? Date.now;
     this.soldOut = new KeyedDebounce(SOLD_OUT_DEBOUNCE_MS, (c) => this.checkSoldOut(c), (err, c) =>
       deps.log.error({ err, concertId: c }, 'sold-out check failed'),

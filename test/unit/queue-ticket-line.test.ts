@@ -1,8 +1,8 @@
-import { OrderIndex } from '../../src/rooms/queue/ticket-line';
+import { TicketLine } from '../../src/rooms/queue/ticket-line';
 
 describe('the in-process waiting line (Fenwick order index)', () => {
   it('answers rank and k-th like a sorted array, through growth, removals and rebasing', () => {
-    const index = new OrderIndex();
+    const index = new TicketLine();
     const reference: number[] = [];
     let random = 7;
     const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -30,7 +30,7 @@ describe('the in-process waiting line (Fenwick order index)', () => {
   });
 
   it('starts over from the next ticket once the line is empty', () => {
-    const index = new OrderIndex();
+    const index = new TicketLine();
     for (let t = 1; t <= 5000; t++) index.add(t);
     for (let t = 1; t <= 5000; t++) index.remove(t);
     index.add(1_000_000);
