@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
@@ -18,7 +19,15 @@ export const CHROMIUM_ARGS = [
 /** UI waits on a 2-core machine shared with a server and two browsers: generous, but never sleeps. */
 export const UI_TIMEOUT_MS = 20_000;
 
-export const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+/** The tracked screenshots of README.md and docs/browser-client.md. */
+export const DOCS_SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+/**
+ * Where screenshots go: the tracked ones are rewritten only on request
+ * (`UPDATE_SCREENSHOTS=1`), so a test run leaves the working tree as it was.
+ * Otherwise they are still taken (the page must render) into a temp dir.
+ */
+export const SCREENSHOT_DIR = process.env['UPDATE_SCREENSHOTS'] === '1' ? DOCS_SCREENSHOT_DIR : path.join(os.tmpdir(), 'tix-screenshots');
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
