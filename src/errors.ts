@@ -1,5 +1,9 @@
-/** Every error code of PROTOCOL.md, with its HTTP status: the one mapping. */
-export const HTTP_STATUS = {
+import type { ErrorBody, ErrorCode } from './protocol/errors';
+
+export type { ErrorBody, ErrorCode } from './protocol/errors';
+
+/** Every error code of the protocol, with its HTTP status: the one mapping. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
   QUEUE_TOKEN_INVALID: 401,
@@ -14,15 +18,7 @@ export const HTTP_STATUS = {
   QUEUE_FULL: 503,
   RATE_LIMITED: 429,
   INTERNAL: 500,
-} as const;
-
-export type ErrorCode = keyof typeof HTTP_STATUS;
-
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
-}
+};
 
 /** An expected rejection: mapped to its code, logged at info, never a stack trace on the wire. */
 export class AppError extends Error {

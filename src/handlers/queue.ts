@@ -1,5 +1,5 @@
 import type { QueueStatus } from '../protocol/events';
-import { rooms } from '../rooms/push';
+import { groups } from '../protocol/groups';
 import type { BeforeRead } from '../rooms/queue/waiting-room-registry';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken } from './schemas';
@@ -66,7 +66,7 @@ async function followed<T>({ socket, join }: CommandContext, read: (before?: Bef
   // user, another tab's join) stays in.
   let joined: string | undefined;
   const before: BeforeRead = async (concertId) => {
-    const room = rooms.queue(concertId);
+    const room = groups.queue(concertId);
     if (socket.rooms.has(room)) return;
     joined = room;
     await join(room);

@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../errors';
 import type { DateGateway } from '../rooms/cluster/date-gateway';
 import type { QueueGate } from '../rooms/queue/queue-gate';
-import { rooms as groups } from '../rooms/push';
+import { groups } from '../protocol/groups';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { ReservationOwners } from '../models/reservation-owners';
 import { defineCommand, type Command, type CommandContext } from './command';

@@ -1,5 +1,5 @@
 import type { Server } from 'socket.io';
-import { rooms } from '../rooms/push';
+import { groups } from '../protocol/groups';
 import { AppError, toErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -8,8 +8,6 @@ import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClien
 import type { AppSocket, Command, CommandRunner } from './command';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-
-export const userRoom = rooms.user;
 
 export interface SocketHooks {
   connected?(socket: AppSocket): void;
@@ -57,7 +55,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
       await subscribed();
     };
     // Commands wait for the user's room: an admission or a reservation push it triggers must reach this socket.
-    const ready = join(userRoom(userId)).catch(() => undefined);
+    const ready = join(groups.user(userId)).catch(() => undefined);
     metrics.connectedSockets.inc();
     for (const hook of hooks) hook.connected?.(socket);
     socket.on('disconnect', () => {

@@ -8,7 +8,8 @@ import type { AppServer, SocketHooks } from '../handlers/socket';
 import type { Tokens } from '../tokens';
 import type { CatalogRepository } from '../models/catalog-repository';
 import { MemoryQueueStore } from '../rooms/queue/memory-queue-store';
-import { rooms, type Push } from '../rooms/push';
+import { groups } from '../protocol/groups';
+import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { priorRate } from '../rooms/queue/queue-store';
 import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
@@ -48,14 +49,17 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   const waitingRooms = new WaitingRoomRegistry({
     ...deps,
     store,
-    joinBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsJoin(rooms.queue(concertId)),
-    leaveBroadcast: (userId, concertId) => io.in(rooms.user(userId)).socketsLeave(rooms.queue(concertId)),
+    joinBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsJoin(groups.queue(concertId)),
+    leaveBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsLeave(groups.queue(concertId)),
   });
   const started = waitingRooms.start().catch((err: unknown) => log.error({ err }, 'waiting rooms did not start'));
   return {
     gate: waitingRooms,
     commands: queueCommands(waitingRooms),
-    hooks: waitingRooms.hooks,
+    hooks: {
+      connected: (socket) => waitingRooms.connected(socket.data.userId),
+      disconnected: (socket) => waitingRooms.disconnected(socket.data.userId),
+    },
     async close() {
       await started;
       await waitingRooms.close();

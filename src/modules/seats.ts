@@ -16,7 +16,8 @@ import { ReservationOwners } from '../models/reservation-owners';
 import { DateGateway } from '../rooms/cluster/date-gateway';
 import { DateOwnership } from '../rooms/cluster/date-ownership';
 import { DateRoomRegistry } from '../rooms/date/date-room-registry';
-import { rooms as groups, type Push } from '../rooms/push';
+import { groups } from '../protocol/groups';
+import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { RoomRpc } from '../rooms/cluster/room-rpc';
 

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '../errors';
+import type { ErrorBody } from './errors';
 
 /** Wire shapes of PROTOCOL.md. Ids are numbers; times are ISO-8601 strings in UTC. */
 export type SeatStatus = 'FREE' | 'HELD' | 'SOLD';

@@ -10,9 +10,3 @@ export interface Push {
   toDate<E extends keyof ServerToClientEvents>(dateId: number, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
   toQueue<E extends keyof ServerToClientEvents>(concertId: number, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
 }
-
-export const rooms = {
-  user: (userId: number) => `user:${userId}`,
-  date: (dateId: number) => `date:${dateId}`,
-  queue: (concertId: number) => `queue:${concertId}`,
-};

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from './clock';
+
 /**
  * Coalesces bursts per key: the job runs once, `delayMs` after the first call
  * of a burst, and calls during that wait (or while the job runs) fold into at
@@ -5,7 +7,7 @@
  * sold-out check they trigger is a database query, so it must not run per call.
  */
 export class KeyedDebounce<K> {
-  private readonly pending = new Map<K, NodeJS.Timeout>();
+  private readonly pending = new Map<K, unknown>();
   private readonly inFlight = new Map<K, Promise<void>>();
   private readonly again = new Set<K>();
   private closed = false;
@@ -14,6 +16,7 @@ export class KeyedDebounce<K> {
     private readonly delayMs: number,
     private readonly job: (key: K) => Promise<void>,
     private readonly onError: (err: unknown, key: K) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   trigger(key: K): void {
@@ -22,15 +25,13 @@ export class KeyedDebounce<K> {
       this.again.add(key);
       return;
     }
-    const timer = setTimeout(() => this.fire(key), this.delayMs);
-    timer.unref();
-    this.pending.set(key, timer);
+    this.pending.set(key, this.clock.setTimeout(() => this.fire(key), this.delayMs));
   }
 
   /** Drops pending runs and waits for running ones. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.pending.values()) clearTimeout(timer);
+    for (const timer of this.pending.values()) this.clock.clearTimeout(timer);
     this.pending.clear();
     this.again.clear();
     await Promise.all(this.inFlight.values());

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from './clock';
+
 /**
  * A periodic job that never overlaps itself: the next run is scheduled only
  * after the previous one settled, so a slow tick (a Redis round trip under
@@ -5,7 +7,7 @@
  * race on the same room.
  */
 export class Ticker {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running: Promise<void> | undefined;
   private stopped = true;
 
@@ -13,6 +15,7 @@ export class Ticker {
     private readonly intervalMs: number,
     private readonly job: () => Promise<void>,
     private readonly onError: (err: unknown) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get active(): boolean {
@@ -29,18 +32,16 @@ export class Ticker {
   /** No further run starts; resolves once a run in flight (if any) settled. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.running = this.run();
     }, this.intervalMs);
-    // A waiting room alone must not keep a process alive that is shutting down.
-    this.timer.unref();
   }
 
   private async run(): Promise<void> {

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/logger';
 import { MemoryQueueStore } from '../../src/rooms/queue/memory-queue-store';
 import type { Push } from '../../src/rooms/push';
 import { WaitingRoom } from '../../src/rooms/queue/waiting-room';
+import { systemClock } from '../../src/timers/clock';
 
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
@@ -20,7 +21,7 @@ function room(store: MemoryQueueStore) {
     push,
     log: createLogger('silent'),
     metrics: createMetrics(),
-    now: Date.now,
+    clock: systemClock,
     intervalMs: 100,
     params: { intervalMs: 100, batch: 1, maxActive: 1, activeTtlMs: 250, idleMs: 60_000, leaseMs: 1000, limit: 100 },
     leaveBroadcast: (userId) => void left.push(userId),

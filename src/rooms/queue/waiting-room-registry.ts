@@ -2,11 +2,10 @@ import type { Config } from '../../config';
 import { AppError, notFound } from '../../errors';
 import type { QueueStatus } from '../../protocol/events';
 import type { Metrics } from '../../metrics';
-import type { AppSocket } from '../../handlers/command';
-import type { SocketHooks } from '../../handlers/socket';
 import type { Tokens } from '../../tokens';
 import type { Logger } from '../../logger';
 import type { CatalogRepository } from '../../models/catalog-repository';
+import { systemClock, type Clock } from '../../timers/clock';
 import { KeyedDebounce } from '../../timers/debounce';
 import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
@@ -25,7 +24,7 @@ export interface WaitingRoomRegistryDeps {
   /** Puts all the user's sockets (every instance) in the concert's tick broadcast: "everyone waiting" gets ticks. */
   joinBroadcast(userId: number, concertId: number): void;
   leaveBroadcast(userId: number, concertId: number): void;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /**
@@ -53,18 +52,24 @@ export class WaitingRoomRegistry implements QueueGate {
   private readonly presenceWrites = new Set<Promise<void>>();
   private readonly soldOut: KeyedDebounce<number>;
   private readonly discovery: Ticker;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private closing = false;
 
   constructor(private readonly deps: WaitingRoomRegistryDeps) {
-    this.now = deps.now ?? Date.now;
-    this.soldOut = new KeyedDebounce(SOLD_OUT_DEBOUNCE_MS, (c) => this.checkSoldOut(c), (err, c) =>
-      deps.log.error({ err, concertId: c }, 'sold-out check failed'),
+    this.clock = deps.clock ?? systemClock;
+    this.soldOut = new KeyedDebounce(
+      SOLD_OUT_DEBOUNCE_MS,
+      (c) => this.checkSoldOut(c),
+      (err, c) => deps.log.error({ err, concertId: c }, 'sold-out check failed'),
+      this.clock,
     );
     // Rooms with entries made on other instances (or before a restart) need a clock here too,
     // so a live instance takes over the admissions of a dead one.
-    this.discovery = new Ticker(Math.max(1000, 5 * deps.config.queueAdmitIntervalMs), () => this.discover(), (err) =>
-      deps.log.error({ err }, 'waiting-room discovery failed'),
+    this.discovery = new Ticker(
+      Math.max(1000, 5 * deps.config.queueAdmitIntervalMs),
+      () => this.discover(),
+      (err) => deps.log.error({ err }, 'waiting-room discovery failed'),
+      this.clock,
     );
   }
 
@@ -77,7 +82,7 @@ export class WaitingRoomRegistry implements QueueGate {
     await this.requireConcert(concertId);
     await beforeRead?.(concertId);
     const { store, config, tokens } = this.deps;
-    const result = await store.join(concertId, userId, this.now(), config.queueMaxWaiting);
+    const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting);
     if (result.full) {
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(result.secondsPerPosition)));
       throw new AppError('QUEUE_FULL', 'the waiting room is full; try again later', { waiting: result.waiting }, retryAfter);
@@ -92,7 +97,7 @@ export class WaitingRoomRegistry implements QueueGate {
   async status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus> {
     const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
     await beforeRead?.(concertId);
-    const entry = await this.deps.store.view(concertId, ticket, this.now());
+    const entry = await this.deps.store.view(concertId, ticket, this.clock.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
     this.follow(userId, concertId, entry);
     return toStatus(concertId, entry, false);
@@ -100,14 +105,14 @@ export class WaitingRoomRegistry implements QueueGate {
 
   async leave(userId: number, queueToken: string | undefined): Promise<void> {
     const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
-    const ended = await this.deps.store.end(concertId, ticket, 'LEFT', this.now(), false);
+    const ended = await this.deps.store.end(concertId, ticket, 'LEFT', this.clock.now(), false);
     if (ended && ended.userId === userId) this.room(concertId).ended(userId, 'LEFT');
   }
 
   async requireActive(userId: number, concertId: number, queueToken: string | undefined): Promise<void> {
     const claims = this.deps.tokens.verifyQueue(queueToken, userId);
     if (claims.concertId !== concertId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is for another concert');
-    const now = this.now();
+    const now = this.clock.now();
     const entry = await this.deps.store.view(concertId, claims.ticket, now);
     if (!entry || entry.userId !== userId || entry.status === 'EXPIRED') {
       throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry has ended or no longer exists');
@@ -121,7 +126,7 @@ export class WaitingRoomRegistry implements QueueGate {
     const { store } = this.deps;
     const ticket = await store.currentTicket(concertId, userId);
     if (ticket === undefined) return;
-    const ended = await store.end(concertId, ticket, 'PAID', this.now(), true);
+    const ended = await store.end(concertId, ticket, 'PAID', this.clock.now(), true);
     if (ended) this.room(concertId).ended(userId, 'PAID');
   }
 
@@ -129,10 +134,14 @@ export class WaitingRoomRegistry implements QueueGate {
     this.soldOut.trigger(concertId);
   }
 
-  readonly hooks: SocketHooks = {
-    connected: (socket: AppSocket) => this.presence(socket.data.userId, 1),
-    disconnected: (socket: AppSocket) => this.presence(socket.data.userId, -1),
-  };
+  /** One of the user's connections opened on this instance: a connected user does not go idle. */
+  connected(userId: number): void {
+    this.presence(userId, 1);
+  }
+
+  disconnected(userId: number): void {
+    this.presence(userId, -1);
+  }
 
   async close(): Promise<void> {
     await this.discovery.stop();
@@ -141,7 +150,7 @@ export class WaitingRoomRegistry implements QueueGate {
     // This instance's sockets are going: their users count as disconnected from now (another
     // instance's connect counts them back), and disconnects seen after this point change nothing.
     this.closing = true;
-    const now = this.now();
+    const now = this.clock.now();
     const leaving = [...this.sockets.keys()].map((userId) => this.deps.store.presence(userId, -1, now).catch(() => undefined));
     this.sockets.clear();
     await Promise.all([...this.presenceWrites, ...leaving]);
@@ -163,7 +172,7 @@ export class WaitingRoomRegistry implements QueueGate {
     else this.sockets.delete(userId);
     if (before > 0 && after > 0) return;
     const write = this.deps.store
-      .presence(userId, delta, this.now())
+      .presence(userId, delta, this.clock.now())
       .catch((err: unknown) => this.deps.log.error({ err, userId }, 'presence update failed'))
       .finally(() => this.presenceWrites.delete(write));
     this.presenceWrites.add(write);
@@ -179,7 +188,7 @@ export class WaitingRoomRegistry implements QueueGate {
       push,
       metrics,
       log,
-      now: this.now,
+      clock: this.clock,
       intervalMs,
       params: {
         intervalMs,

@@ -1,6 +1,7 @@
 import type { ExpiryReason } from '../../protocol/events';
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
+import type { Clock } from '../../timers/clock';
 import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
 import type { QueueStore, TickParams } from './queue-store';
@@ -10,7 +11,7 @@ export interface WaitingRoomDeps {
   push: Push;
   log: Logger;
   metrics: Metrics;
-  now: () => number;
+  clock: Clock;
   intervalMs: number;
   params: Omit<TickParams, 'now'>;
   /** Takes the user's sockets out of the concert's tick broadcast (admitted or expired). */
@@ -34,7 +35,7 @@ export class WaitingRoom {
     readonly concertId: number,
     private readonly deps: WaitingRoomDeps,
   ) {
-    this.ticker = new Ticker(deps.intervalMs, () => this.tick(), (err) => deps.log.error({ err, concertId }, 'admission tick failed'));
+    this.ticker = new Ticker(deps.intervalMs, () => this.tick(), (err) => deps.log.error({ err, concertId }, 'admission tick failed'), deps.clock);
   }
 
   get ticking(): boolean {
@@ -64,7 +65,7 @@ export class WaitingRoom {
     this.wanted = false;
     const { store, push, metrics } = this.deps;
     const started = process.hrtime.bigint();
-    const r = await store.tick(this.concertId, { ...this.deps.params, now: this.deps.now() });
+    const r = await store.tick(this.concertId, { ...this.deps.params, now: this.deps.clock.now() });
     if (r.leader) {
       const concertId = this.concertId;
       if (r.changed) {
