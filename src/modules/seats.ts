@@ -11,6 +11,7 @@ import type { AppServer } from '../handlers/socket';
 import type { WalletService } from '../handlers/wallet';
 import type { CatalogRepository } from '../models/catalog-repository';
 import type { Database } from '../models/database';
+import { DateFenceRepository } from '../models/date-fence-repository';
 import { ReservationRepository } from '../models/reservation-repository';
 import { ReservationOwners } from '../models/reservation-owners';
 import { DateGateway } from '../rooms/cluster/date-gateway';
@@ -88,7 +89,7 @@ export function createSeatModule(deps: SeatModuleDeps): SeatModule {
     const instanceId = config.instanceId ?? randomUUID();
     const ownership = new DateOwnership({
       redis,
-      sequelize: db.sequelize,
+      fences: new DateFenceRepository(db.sequelize),
       prefix: config.redisPrefix,
       instanceId,
       leaseMs: config.dateLeaseMs,

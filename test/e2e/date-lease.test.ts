@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger';
+import { DateFenceRepository } from '../../src/models/date-fence-repository';
 import { DateOwnership } from '../../src/rooms/cluster/date-ownership';
 import { REDIS_URL, testRedisPrefix } from '../support/env';
 import { createConcert, sleep, startServer, type TestServer } from '../support/server';
@@ -36,7 +37,7 @@ describe('date leases (Redis + PostgreSQL)', () => {
     const lost: number[] = [];
     const ownership = new DateOwnership({
       redis,
-      sequelize: server.db.sequelize,
+      fences: new DateFenceRepository(server.db.sequelize),
       prefix,
       instanceId: id,
       log: createLogger('silent'),

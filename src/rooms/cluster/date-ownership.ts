@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
-import { QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../../errors';
+import type { DateFenceRepository } from '../../models/date-fence-repository';
 import { placeDates, preferredOwner } from './rendezvous';
 import type { Logger } from '../../logger';
 
@@ -55,7 +55,7 @@ return 1
 
 export interface OwnershipOptions {
   redis: Redis;
-  sequelize: Sequelize;
+  fences: DateFenceRepository;
   prefix: string;
   instanceId: string;
   leaseMs: number;
@@ -113,8 +113,7 @@ export class DateOwnership {
       this.options.log.warn({ err }, 'reading the live instances failed');
     }
     try {
-      const dates = await this.options.sequelize.query<{ id: number }>('SELECT id FROM concert_dates WHERE starts_at > now() ORDER BY id', { type: QueryTypes.SELECT });
-      this.onSale = dates.map((d) => d.id);
+      this.onSale = await this.options.fences.datesOnSale();
     } catch (err) {
       this.options.log.warn({ err }, 'reading the dates on sale failed');
     }
@@ -259,14 +258,10 @@ export class DateOwnership {
 
   /** Raises the date's fence in PostgreSQL; from now on only commits carrying it land. */
   private async writeFence(dateId: number, fence: number): Promise<void> {
-    const rows = await this.options.sequelize.query<{ id: number }>(
-      'UPDATE concert_dates SET owner_fence = $2 WHERE id = $1 AND owner_fence <= $2 RETURNING id',
-      { bind: [dateId, fence], type: QueryTypes.SELECT },
-    );
-    if (rows.length === 1) return;
+    const raised = await this.options.fences.raise(dateId, fence);
+    if (raised === 'raised') return;
     await this.options.redis.eval(RELEASE, 1, this.leaseKey(dateId), this.leaseValue(fence));
-    const exists = await this.options.sequelize.query('SELECT 1 FROM concert_dates WHERE id = $1', { bind: [dateId], type: QueryTypes.SELECT });
-    if (exists.length === 0) throw notFound('date');
+    if (raised === 'missing') throw notFound('date');
     throw new NotOwnerError(dateId);
   }
 
