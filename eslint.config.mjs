@@ -1,6 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** A relative import that reaches `name` (a folder or a top-level file of src/) from anywhere below src/. */
+const up = (name) => `^(\\.\\./)+${name}(/|$)`;
+
+function layers(rules) {
+  return rules.map(({ files, forbid, why }) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns: forbid.map((regex) => ({ regex, message: `wrong-way import: ${why}` })) }] },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'data/**', 'node_modules/**', 'coverage/**', 'public/**', '*.config.js', '*.mjs'] },
   js.configs.recommended,
@@ -15,6 +25,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // Imports run one way: index → app → modules → handlers → rooms → models → timers, config, errors,
+  // logger; protocol/ is the wire vocabulary every layer speaks and imports nothing of ours.
+  ...layers([
+    { files: ['src/protocol/**'], forbid: ['\\.\\./'], why: 'protocol/ imports nothing of ours' },
+    { files: ['src/handlers/**'], forbid: [up('modules'), up('app'), up('index')], why: 'handlers/ are called by modules/, never the reverse' },
+    { files: ['src/rooms/**'], forbid: [up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'rooms/ know no transport: handlers/ and modules/ call them' },
+    { files: ['src/models/**'], forbid: [up('rooms'), up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'models/ are called by rooms/ and handlers/, never the reverse' },
+    { files: ['src/timers/**'], forbid: [up('models'), up('rooms'), up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'timers/ are mechanisms that everything above uses' },
+  ]),
   {
     // Worker threads are plain CommonJS (started without a loader); `// @ts-check` types them, so undefined names fail tsc.
     files: ['src/**/*.js'],
