@@ -2,16 +2,14 @@ import { notFound } from '../errors';
 import type { NewConcert } from '../models/catalog-repository';
 import type { Services } from '../services';
 import { defineCommand, type Command } from './command';
-import { compile, id, object, validateEmpty } from './schemas';
+import { compile, id, object, validateEmpty, type Validated } from './schemas';
 
-interface ConcertRef {
-  concertId: number;
-}
-const validateConcertRef = compile<ConcertRef>(object<ConcertRef>({ concertId: id }, ['concertId']));
+const validateConcertRef = compile(object({ concertId: id }, ['concertId']));
+type ConcertRef = Validated<typeof validateConcertRef>;
 
-const text = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' };
-const validateNewConcert = compile<NewConcert>(
-  object<NewConcert>(
+const text = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
+const validateNewConcert = compile(
+  object(
     {
       title: text,
       venue: text,

@@ -4,14 +4,10 @@ import type { QueueGate } from '../rooms/queue/queue-gate';
 import type { ReservationOwners } from '../models/reservation-owners';
 import type { WalletService } from './wallet';
 import { defineCommand, type Command } from './command';
-import { compile, id, idempotencyKey, object, queueToken } from './schemas';
+import { compile, id, idempotencyKey, object, queueToken, type Validated } from './schemas';
 
-interface Pay {
-  reservationId: number;
-  queueToken?: string;
-  idempotencyKey?: string;
-}
-const validatePay = compile<Pay>(object<Pay>({ reservationId: id, queueToken, idempotencyKey }, ['reservationId']));
+const validatePay = compile(object({ reservationId: id, queueToken, idempotencyKey }, ['reservationId']));
+type Pay = Validated<typeof validatePay>;
 
 export interface PaymentDeps {
   gateway: DateGateway;

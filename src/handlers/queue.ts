@@ -2,7 +2,7 @@ import type { QueueStatus } from '../protocol/events';
 import { groups } from '../protocol/groups';
 import type { BeforeRead } from '../rooms/queue/waiting-room-registry';
 import { defineCommand, type Command, type CommandContext } from './command';
-import { compile, id, object, queueToken } from './schemas';
+import { compile, id, object, queueToken, type Validated } from './schemas';
 
 /** What the queue commands need from the waiting rooms. */
 export interface QueueService {
@@ -11,17 +11,13 @@ export interface QueueService {
   leave(userId: number, queueToken: string | undefined): Promise<void>;
 }
 
-interface JoinInput {
-  concertId: number;
-}
-interface TokenInput {
-  queueToken?: string;
-}
 type JoinOutput = Awaited<ReturnType<QueueService['join']>>;
 
-const validateJoin = compile<JoinInput>(object<JoinInput>({ concertId: id }, ['concertId']));
+const validateJoin = compile(object({ concertId: id }, ['concertId']));
+type JoinInput = Validated<typeof validateJoin>;
 // Optional on purpose: a missing token is QUEUE_TOKEN_INVALID (401), not a schema failure.
-const validateToken = compile<TokenInput>(object<TokenInput>({ queueToken }));
+const validateToken = compile(object({ queueToken }));
+type TokenInput = Validated<typeof validateToken>;
 
 /**
  * queue:join, queue:status, queue:leave — and POST /queue/token, GET

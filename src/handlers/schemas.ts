@@ -1,5 +1,6 @@
-import Ajv, { type JSONSchemaType } from 'ajv';
+import Ajv, { type AnySchema, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 
 /** One Ajv instance; every schema is compiled once, at load. Payloads are `unknown` until they pass. */
 export const ajv = new Ajv({ allErrors: true, strict: true });
@@ -13,11 +14,16 @@ export const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGE
 export const queueToken = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 export const idempotencyKey = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
-export function object<T>(properties: Record<string, object>, required: string[] = []): JSONSchemaType<T> {
-  return { type: 'object', properties, required, additionalProperties: false } as unknown as JSONSchemaType<T>;
+/** A closed object: a property not listed is a validation failure. */
+export function object<const P extends Record<string, JSONSchema>, const R extends readonly (keyof P & string)[] = readonly []>(properties: P, required?: R) {
+  return { type: 'object', properties, required: (required ?? []) as R, additionalProperties: false } as const;
 }
 
-export const compile = <T>(schema: JSONSchemaType<T>) => ajv.compile<T>(schema);
+/** The validated type is derived from the schema (json-schema-to-ts), so the two cannot drift. */
+export const compile = <const S extends JSONSchema, T = FromSchema<S>>(schema: S): ValidateFunction<T> => ajv.compile(schema as AnySchema) as ValidateFunction<T>;
 
-export type Empty = Record<string, never>;
-export const validateEmpty = compile<Empty>(object<Empty>({}));
+/** What a validator lets through. */
+export type Validated<V> = V extends ValidateFunction<infer T> ? T : never;
+
+export const validateEmpty = compile(object({}));
+export type Empty = Validated<typeof validateEmpty>;

@@ -5,23 +5,13 @@ import { groups } from '../protocol/groups';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { ReservationOwners } from '../models/reservation-owners';
 import { defineCommand, type Command, type CommandContext } from './command';
-import { compile, id, object, queueToken, validateEmpty } from './schemas';
+import { compile, id, object, queueToken, validateEmpty, type Validated } from './schemas';
 
-interface DateRef {
-  dateId: number;
-  queueToken?: string;
-}
-interface Hold extends DateRef {
-  seatNumbers: number[];
-}
-interface ReservationRef {
-  reservationId: number;
-}
-
-const validateDateRef = compile<DateRef>(object<DateRef>({ dateId: id, queueToken }, ['dateId']));
-const validateUnwatch = compile<{ dateId: number }>(object<{ dateId: number }>({ dateId: id }, ['dateId']));
-const validateHold = compile<Hold>(
-  object<Hold>(
+const validateDateRef = compile(object({ dateId: id, queueToken }, ['dateId']));
+type DateRef = Validated<typeof validateDateRef>;
+const validateUnwatch = compile(object({ dateId: id }, ['dateId']));
+const validateHold = compile(
+  object(
     {
       dateId: id,
       queueToken,
@@ -30,7 +20,8 @@ const validateHold = compile<Hold>(
     ['dateId', 'seatNumbers'],
   ),
 );
-export const validateReservationRef = compile<ReservationRef>(object<ReservationRef>({ reservationId: id }, ['reservationId']));
+export const validateReservationRef = compile(object({ reservationId: id }, ['reservationId']));
+type ReservationRef = Validated<typeof validateReservationRef>;
 
 export interface SeatCommandDeps {
   gateway: DateGateway;
@@ -78,7 +69,7 @@ export function seatCommands({ gateway, gate, repo, owners, concertOf }: SeatCom
       auth: 'user',
       httpStatus: 201,
       validate: validateHold,
-      async run({ dateId, seatNumbers, queueToken: token }: Hold, ctx) {
+      async run({ dateId, seatNumbers, queueToken: token }, ctx) {
         await gate.requireActive(ctx.userId, await concertOf(dateId), token);
         const held = await gateway.send({ op: 'hold', dateId, userId: ctx.userId, seatNumbers });
         owners.remember(held.id, { userId: ctx.userId, dateId: held.dateId, concertId: held.concertId });

@@ -1,14 +1,10 @@
 import { AppError } from '../errors';
 import type { Services } from '../services';
 import { defineCommand, type Command } from './command';
-import { compile, object } from './schemas';
+import { compile, object, type Validated } from './schemas';
 
-interface CreateUser {
-  name: string;
-}
-const validateCreateUser = compile<CreateUser>(
-  object<CreateUser>({ name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' } }, ['name']),
-);
+const validateCreateUser = compile(object({ name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' } }, ['name']));
+type CreateUser = Validated<typeof validateCreateUser>;
 
 export function userCommands({ config, db, tokens }: Services): Command[] {
   return [

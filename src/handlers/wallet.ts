@@ -5,7 +5,7 @@ import type { Database } from '../models/database';
 import { IdempotencyRepository } from '../models/idempotency-repository';
 import { WalletRepository, type WalletView } from '../models/wallet-repository';
 import { defineCommand, type Command } from './command';
-import { compile, idempotencyKey, object } from './schemas';
+import { compile, idempotencyKey, object, type Validated } from './schemas';
 
 export type { LedgerKind, LedgerEntry, WalletView } from '../models/wallet-repository';
 
@@ -44,24 +44,14 @@ export const CHARGE_SCOPE = 'wallet:charge';
 export const HISTORY_DEFAULT = 50;
 export const HISTORY_MAX = 100;
 
-interface Charge {
-  amount: number;
-  idempotencyKey?: string;
-}
-
-interface WalletQuery {
-  limit?: number;
-}
-
-const validateWalletQuery = compile<WalletQuery>(object<WalletQuery>({ limit: { type: 'integer', minimum: 1, maximum: HISTORY_MAX } }));
+const validateWalletQuery = compile(object({ limit: { type: 'integer', minimum: 1, maximum: HISTORY_MAX } }));
+type WalletQuery = Validated<typeof validateWalletQuery>;
 
 export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   const wallets = new WalletRepository(db.sequelize);
   const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }));
   // The cap comes from config, so this schema is compiled once per app rather than at load.
-  const validateCharge = compile<Charge>(
-    object<Charge>({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']),
-  );
+  const validateCharge = compile(object({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']));
 
   // One statement: the claim of the key, the balance change and the stored answer commit together.
   async function charge(userId: number, amount: number, key?: string): Promise<{ balance: number }> {
@@ -89,7 +79,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
       name: 'wallet:charge',
       auth: 'user',
       validate: validateCharge,
-      run: ({ amount, idempotencyKey: key }: Charge, ctx) => charge(ctx.userId, amount, key),
+      run: ({ amount, idempotencyKey: key }, ctx) => charge(ctx.userId, amount, key),
     }),
     defineCommand({
       name: 'wallet:get',
