@@ -28,7 +28,7 @@ interface RouteInput {
   headers: Record<string, string | undefined>;
 }
 
-interface Route {
+export interface Route {
   method: string;
   path: string;
   command: string;
@@ -83,10 +83,14 @@ function errorResponse(error: ErrorBody, retryAfter?: number, status: number = H
 export class HttpApi {
   private readonly routes: { method: string; segments: string[]; route: Route; command: Command }[];
 
-  constructor(private readonly options: HttpApiOptions) {
-    this.routes = ROUTES.flatMap((route) => {
+  constructor(
+    private readonly options: HttpApiOptions,
+    routes: readonly Route[] = ROUTES,
+  ) {
+    this.routes = routes.map((route) => {
       const command = options.commands.get(route.command);
-      return command ? [{ method: route.method, segments: route.path.split('/').slice(1), route, command }] : [];
+      if (!command) throw new Error(`route ${route.method} ${route.path} names the unknown command ${route.command}`);
+      return { method: route.method, segments: route.path.split('/').slice(1), route, command };
     });
   }
 
