@@ -1,5 +1,6 @@
-import { connectClient, createConcert, signup, sleep, type TestServer } from '../support/server';
-import { closeAll, eventually, joinHttp, leave, queueServer, statusHttp, waiter } from './queue-helpers';
+import { connectClient, createConcert, signup, type TestServer } from '../support/server';
+import { closeAll, joinHttp, leave, queueServer, statusHttp, waiter } from '../support/queue';
+import { eventually, sleep } from '../support/wait';
 
 /** Expiry (TTL, idle) and the waiting cap, each on a server with short settings. */
 export function queueExpirySuite(redis: boolean): void {

@@ -1,7 +1,9 @@
-import { connectClient, createConcert, http, nextEvent, signup, sleep, type TestServer, type TestUser } from '../support/server';
+import { connectClient, createConcert, http, nextEvent, signup, type TestServer, type TestUser } from '../support/server';
+import { roundTrip } from '../support/clients';
 import { testRedisPrefix } from '../support/env';
 import type { QueueTick } from '../../src/protocol/events';
-import { eventually, joinHttp, queueServer, statusHttp } from './queue-helpers';
+import { joinHttp, queueServer, statusHttp } from '../support/queue';
+import { eventually, waitFor } from '../support/wait';
 
 /**
  * Two instances sharing one waiting room through Redis. Both on node:http, in a file of
@@ -36,7 +38,8 @@ describe('waiting room on two instances (Redis store)', () => {
     let most = 0;
     for (const [i, u] of users.slice(0, 4).entries()) {
       await http(i % 2 ? b : a, 'POST', '/queue/leave', { token: u.user.token, headers: { 'queue-token': u.token } });
-      await sleep(150);
+      // The freed slot goes to the user two places behind the leaver, at the next tick.
+      await eventually(async () => expect((await statuses())[i + 2]!.status).toBe('ACTIVE'));
       most = Math.max(most, (await statuses()).filter((s) => s.status === 'ACTIVE').length);
     }
     await eventually(async () => expect((await statuses()).map((s) => s.status)).toEqual([...Array(4).fill('EXPIRED'), 'ACTIVE', 'ACTIVE', 'WAITING', 'WAITING']));
@@ -59,7 +62,8 @@ describe('waiting room on two instances (Redis store)', () => {
     const admitted = nextEvent(socket, 'queue:admitted', undefined, 10_000);
     await http(a, 'POST', '/queue/leave', { token: first.token, headers: { 'queue-token': firstToken } });
     expect(await admitted).toEqual({ concertId: concert.id, expiresAt: expect.any(String) });
-    await sleep(300);
+    await waitFor(() => ticks.length > 0, 'the tick that admitted the user');
+    await roundTrip(socket);
     expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number) }]);
     socket.close();
   });

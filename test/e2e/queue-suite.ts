@@ -1,6 +1,8 @@
 import jwt from 'jsonwebtoken';
-import { JWT_SECRET, connectClient, createConcert, http, nextEvent, signup, sleep, type TestServer, type TestUser } from '../support/server';
-import { closeAll, eventually, joinHttp, leave, queueServer, statusHttp, waiter, type Waiter } from './queue-helpers';
+import { JWT_SECRET, connectClient, createConcert, http, nextEvent, signup, type TestServer, type TestUser } from '../support/server';
+import { roundTrip } from '../support/clients';
+import { closeAll, joinHttp, leave, queueServer, statusHttp, waiter, type Waiter } from '../support/queue';
+import { eventually, sleep, waitFor } from '../support/wait';
 
 /**
  * The waiting room end to end, on the in-process store or on Redis: the same
@@ -62,7 +64,8 @@ export function queueSuite(redis: boolean): void {
       const admitted = nextEvent(socket, 'queue:admitted');
       await leave(a);
       expect(await admitted).toEqual({ concertId: concert.id, expiresAt: expect.any(String) });
-      await sleep(100);
+      await waitFor(() => ticks.length > 0, 'the tick that admitted the user');
+      await roundTrip(socket);
       expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number) }]);
       socket.close();
       closeAll([a, b]);
@@ -220,9 +223,12 @@ export function queueSuite(redis: boolean): void {
       expect(first.ok).toBe(true);
       await eventually(() => expect(w.soldout).toBe(1));
       expect((await a.socket.emitWithAck('reservation:cancel', { reservationId: first.data.id })).ok).toBe(true);
+      // The sold-out check runs on a server timer (a 250 ms debounce after a seat change), not on
+      // this socket, so no round trip can stand in for it: give it time to record "seats again".
       await sleep(600);
       expect((await hold()).ok).toBe(true);
       await eventually(() => expect(w.soldout).toBe(2));
+      // And time to run again, had the hold been announced twice.
       await sleep(600);
       expect(w.soldout).toBe(2);
       expect(b.soldout + a.soldout).toBe(0);
