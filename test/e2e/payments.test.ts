@@ -1,39 +1,21 @@
-import type { Socket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { connectClient, createConcert, http, nextEvent, signup, sleep, startServer, type TestServer, type TestUser } from '../support/server';
-import { FAST_QUEUE, activeToken } from '../support/queue';
+import { createConcert, http, madeByThisFile, nextEvent, signup, startServer, type TestServer } from '../support/server';
+import { FAST_QUEUE } from '../support/queue';
+import { buyer, hold, pay } from '../support/buyers';
+import { client, closeClients } from '../support/clients';
+import { reservationStatus } from '../support/db';
 import { checkInvariants } from '../support/invariants';
+import { sleep } from '../support/wait';
 
 let server: TestServer;
-const sockets: Socket[] = [];
 beforeAll(async () => {
   server = await startServer({ env: { ...FAST_QUEUE, MAX_SEATS_PER_USER: '10' } });
 });
-afterEach(() => {
-  while (sockets.length) sockets.pop()?.close();
-});
+afterEach(closeClients);
 afterAll(async () => {
-  expect(await checkInvariants(server.db)).toEqual([]);
+  expect(await checkInvariants(server.db, madeByThisFile())).toEqual([]);
   await server.close();
 });
-
-interface Buyer extends TestUser {
-  queueToken: string;
-  socket: Socket;
-}
-
-async function buyer(target: TestServer, concertId: number, balance = 0): Promise<Buyer> {
-  const user = await signup(target);
-  const queueToken = await activeToken(target, user, concertId);
-  const socket = await connectClient(target, user.token);
-  sockets.push(socket);
-  if (balance > 0) expect(await socket.emitWithAck('wallet:charge', { amount: balance })).toMatchObject({ ok: true });
-  return { ...user, queueToken, socket };
-}
-
-const hold = (b: Buyer, dateId: number, seatNumbers: number[]) => b.socket.emitWithAck('seats:hold', { dateId, seatNumbers, queueToken: b.queueToken });
-const pay = (b: Buyer, reservationId: number, idempotencyKey?: string) =>
-  b.socket.emitWithAck('payment:pay', { reservationId, queueToken: b.queueToken, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 async function count(sql: string): Promise<number> {
   const [row] = await server.db.sequelize.query<{ n: number }>(sql, { type: QueryTypes.SELECT });
@@ -45,8 +27,7 @@ describe('payments', () => {
     const concert = await createConcert(server, { price: 3000 });
     const dateId = concert.dates[0]!.id;
     const user = await signup(server);
-    const socket = await connectClient(server, user.token);
-    sockets.push(socket);
+    const socket = await client(server, user.token);
     const admitted = nextEvent(socket, 'queue:admitted');
     const joined = await socket.emitWithAck('queue:join', { concertId: concert.id });
     expect(joined).toMatchObject({ ok: true, data: { concertId: concert.id, token: expect.any(String) } });
@@ -86,7 +67,7 @@ describe('payments', () => {
 
   it('eight concurrent payments of one reservation: one success, one debit, one payment row', async () => {
     const concert = await createConcert(server, { price: 1000 });
-    const b = await buyer(server, concert.id, 5000);
+    const b = await buyer(server, concert.id, { balance: 5000 });
     const r = await hold(b, concert.dates[0]!.id, [1]);
     const replies = await Promise.all(Array.from({ length: 8 }, () => pay(b, r.data.id)));
     expect(replies.filter((x) => x.ok)).toHaveLength(1);
@@ -99,7 +80,7 @@ describe('payments', () => {
   it('five concurrent payments of 2,000 on a balance of 5,000: two succeed, the balance is exact and never negative', async () => {
     const concert = await createConcert(server, { price: 2000 });
     const dateId = concert.dates[0]!.id;
-    const b = await buyer(server, concert.id, 5000);
+    const b = await buyer(server, concert.id, { balance: 5000 });
     const held = [];
     for (let seat = 1; seat <= 5; seat++) held.push(await hold(b, dateId, [seat]));
     // Keep the queue entry alive for all five: pay through the room directly is not possible, so race them at once.
@@ -111,12 +92,12 @@ describe('payments', () => {
     expect(await count(`SELECT balance AS n FROM users WHERE id = ${b.id}`)).toBe(5000 - 2000 * ok.length);
     expect(await count(`SELECT count(*) AS n FROM payments WHERE user_id = ${b.id}`)).toBe(ok.length);
     const unpaid = held.filter((r) => !ok.some((x) => x.data.reservation.id === r.data.id));
-    for (const r of unpaid) expect((await server.db.sequelize.query(`SELECT status FROM reservations WHERE id = ${r.data.id}`, { type: QueryTypes.SELECT }))[0]).toEqual({ status: 'HELD' });
+    for (const r of unpaid) expect(await reservationStatus(server.db, r.data.id)).toBe('HELD');
   });
 
   it('refuses someone else’s reservation, and a short balance changes nothing and leaves the hold payable', async () => {
     const concert = await createConcert(server, { price: 4000 });
-    const [owner, other] = [await buyer(server, concert.id, 1000), await buyer(server, concert.id, 100_000)];
+    const [owner, other] = [await buyer(server, concert.id, { balance: 1000 }), await buyer(server, concert.id, { balance: 100_000 })];
     const r = await hold(owner, concert.dates[0]!.id, [3]);
     expect(await pay(other, r.data.id)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await pay(owner, r.data.id)).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_BALANCE' } });
@@ -128,7 +109,7 @@ describe('payments', () => {
 
   it('a repeated idempotency key returns the first payment and charges once (HTTP)', async () => {
     const concert = await createConcert(server, { price: 1500 });
-    const b = await buyer(server, concert.id, 10_000);
+    const b = await buyer(server, concert.id, { balance: 10_000 });
     const r = await hold(b, concert.dates[0]!.id, [4]);
     const send = () =>
       http(server, 'POST', '/payments', { token: b.token, headers: { 'queue-token': b.queueToken, 'idempotency-key': 'pay-once' }, body: { reservationId: r.data.id } });
@@ -144,7 +125,7 @@ describe('payments', () => {
   it('cancel of a CONFIRMED reservation refunds the wallet and frees the seats', async () => {
     const concert = await createConcert(server, { price: 2500 });
     const dateId = concert.dates[0]!.id;
-    const b = await buyer(server, concert.id, 5000);
+    const b = await buyer(server, concert.id, { balance: 5000 });
     const r = await hold(b, dateId, [6, 7]);
     expect(await pay(b, r.data.id)).toMatchObject({ ok: true, data: { balance: 0 } });
     const canceled = await b.socket.emitWithAck('reservation:cancel', { reservationId: r.data.id });
@@ -161,7 +142,7 @@ describe('payments', () => {
     try {
       const concert = await createConcert(short, { price: 100, seats: 50 });
       const dateId = concert.dates[0]!.id;
-      const buyers = await Promise.all(Array.from({ length: 40 }, () => buyer(short, concert.id, 1000)));
+      const buyers = await Promise.all(Array.from({ length: 40 }, () => buyer(short, concert.id, { balance: 1000 })));
       const outcomes = await Promise.all(
         buyers.map(async (b, i) => {
           const r = await hold(b, dateId, [i + 1]);

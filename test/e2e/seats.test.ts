@@ -1,45 +1,22 @@
-import type { Socket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { connectClient, createConcert, http, nextEvent, signup, sleep, startServer, type TestServer, type TestUser } from '../support/server';
-import { FAST_QUEUE, activeToken } from '../support/queue';
+import { createConcert, http, nextEvent, signup, startServer, type TestServer } from '../support/server';
+import { FAST_QUEUE } from '../support/queue';
+import { buyer, hold } from '../support/buyers';
+import { closeClients, roundTrip } from '../support/clients';
+import { liveSeats, reservationStatus } from '../support/db';
+import { sleep, waitFor } from '../support/wait';
 import { DateRoom } from '../../src/rooms/date/date-room';
 import { ReservationRepository } from '../../src/models/reservation-repository';
 import { createLogger } from '../../src/logger';
 
 let server: TestServer;
-const sockets: Socket[] = [];
 beforeAll(async () => {
   server = await startServer({ env: { ...FAST_QUEUE, HOLD_TTL_SECONDS: '300', MAX_SEATS_PER_USER: '4' } });
 });
-afterEach(() => {
-  while (sockets.length) sockets.pop()?.close();
-});
+afterEach(closeClients);
 afterAll(async () => {
   await server.close();
 });
-
-interface Buyer extends TestUser {
-  queueToken: string;
-  socket: Socket;
-}
-
-async function buyer(target: TestServer, concertId: number): Promise<Buyer> {
-  const user = await signup(target);
-  const queueToken = await activeToken(target, user, concertId);
-  const socket = await connectClient(target, user.token);
-  sockets.push(socket);
-  return { ...user, queueToken, socket };
-}
-
-const hold = (b: Buyer, dateId: number, seatNumbers: number[]) => b.socket.emitWithAck('seats:hold', { dateId, seatNumbers, queueToken: b.queueToken });
-
-async function liveSeatsInDb(target: TestServer, dateId: number): Promise<{ seat_number: number; n: number }[]> {
-  return target.db.sequelize.query(
-    `SELECT rs.seat_number, count(*)::int AS n FROM reservation_seats rs JOIN reservations r ON r.id = rs.reservation_id
-      WHERE rs.date_id = :dateId AND r.status IN ('HELD', 'CONFIRMED') GROUP BY rs.seat_number`,
-    { replacements: { dateId }, type: QueryTypes.SELECT },
-  );
-}
 
 describe('seat map', () => {
   it('returns the snapshot and a second watcher sees consecutive deltas', async () => {
@@ -59,7 +36,7 @@ describe('seat map', () => {
     expect(first).toMatchObject({ ok: true, data: { status: 'HELD', seats: [{ number: 3, price: 1200 }, { number: 4, price: 1200 }], total: 2400 } });
     const cancel = await a.socket.emitWithAck('reservation:cancel', { reservationId: first.data.id });
     expect(cancel).toMatchObject({ ok: true, data: { id: first.data.id, status: 'CANCELED' } });
-    await waitFor(() => deltas.length >= 2);
+    await waitFor(() => deltas.length >= 2, 'the HELD and the FREE delta', 5000);
     expect(deltas).toEqual([
       { dateId, version: watch.data.version + 1, seats: [{ number: 3, status: 'HELD' }, { number: 4, status: 'HELD' }], at: expect.any(Number) },
       { dateId, version: watch.data.version + 2, seats: [{ number: 3, status: 'FREE' }, { number: 4, status: 'FREE' }], at: expect.any(Number) },
@@ -70,7 +47,7 @@ describe('seat map', () => {
 
     await b.socket.emitWithAck('seats:unwatch', { dateId });
     await hold(a, dateId, [9]);
-    await sleep(200);
+    await roundTrip(b.socket);
     expect(deltas).toHaveLength(2);
   });
 
@@ -91,7 +68,7 @@ describe('holds', () => {
     const losers = replies.filter((r) => !r.ok);
     expect(losers).toHaveLength(199);
     for (const r of losers) expect(r.error).toEqual({ code: 'SEAT_UNAVAILABLE', message: expect.any(String), details: { seatNumbers: [7] } });
-    expect(await liveSeatsInDb(server, dateId)).toEqual([{ seat_number: 7, n: 1 }]);
+    expect(await liveSeats(server.db, dateId)).toEqual([7]);
   });
 
   it('overlapping multi-seat holds never put a seat in two live reservations, and the map equals the database', async () => {
@@ -103,12 +80,12 @@ describe('holds', () => {
     );
     const won = replies.filter((r) => r.ok).flatMap((r) => r.data.seats.map((s: { number: number }) => s.number));
     expect(new Set(won).size).toBe(won.length);
-    const db = await liveSeatsInDb(server, dateId);
-    expect(db.every((row) => row.n === 1)).toBe(true);
-    expect(db.map((row) => row.seat_number).sort((x, y) => x - y)).toEqual([...won].sort((x, y) => x - y));
+    const db = await liveSeats(server.db, dateId);
+    expect(new Set(db).size).toBe(db.length);
+    expect(db).toEqual([...won].sort((x, y) => x - y));
     const map = await buyers[0]!.socket.emitWithAck('seats:watch', { dateId, queueToken: buyers[0]!.queueToken });
     const held = map.data.seats.filter((s: { status: string }) => s.status === 'HELD').map((s: { number: number }) => s.number);
-    expect(held.sort((x: number, y: number) => x - y)).toEqual(db.map((row) => row.seat_number).sort((x, y) => x - y));
+    expect(held.sort((x: number, y: number) => x - y)).toEqual(db);
   });
 
   it('refuses more than MAX_SEATS_PER_USER seats on one date, counting earlier holds', async () => {
@@ -119,7 +96,7 @@ describe('holds', () => {
     expect((await hold(a, dateId, [1, 2, 3])).ok).toBe(true);
     expect(await hold(a, dateId, [4, 5])).toMatchObject({ ok: false, error: { code: 'HOLD_LIMIT_EXCEEDED' } });
     expect((await hold(a, dateId, [4])).ok).toBe(true);
-    expect(await liveSeatsInDb(server, dateId)).toHaveLength(4);
+    expect(await liveSeats(server.db, dateId)).toHaveLength(4);
   });
 
   it('validates seat numbers: unknown → NOT_FOUND, duplicates and bad types → VALIDATION_FAILED, nothing held', async () => {
@@ -131,7 +108,7 @@ describe('holds', () => {
     expect(await hold(a, dateId, [])).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(await a.socket.emitWithAck('seats:hold', { dateId, seatNumbers: ['1'], queueToken: a.queueToken })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(await hold(a, 99_999_999, [1])).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    expect(await liveSeatsInDb(server, dateId)).toEqual([]);
+    expect(await liveSeats(server.db, dateId)).toEqual([]);
   });
 
   it('holds over HTTP with 201, lists my reservations newest first, and pushes reservation:updated', async () => {
@@ -212,14 +189,14 @@ describe('expiry and restart', () => {
     await sleep(Date.parse(lapsing.data.expiresAt) - Date.now() + 200);
     const second = await startServer({ env, db: server.db });
     try {
-      await waitFor(async () => (await statusOf(second, lapsing.data.id)) === 'EXPIRED', 2000);
-      expect(await statusOf(second, surviving.data.id)).toBe('HELD');
-      await waitFor(async () => (await statusOf(second, surviving.data.id)) === 'EXPIRED', 5000);
+      await waitFor(async () => (await reservationStatus(second.db, lapsing.data.id)) === 'EXPIRED', 'the hold that lapsed while down to be released', 2000);
+      expect(await reservationStatus(second.db, surviving.data.id)).toBe('HELD');
+      await waitFor(async () => (await reservationStatus(second.db, surviving.data.id)) === 'EXPIRED', 'the surviving hold to expire', 5000);
       const endedAt = await second.db.sequelize.query<{ ended_at: Date }>(`SELECT ended_at FROM reservations WHERE id = ${surviving.data.id}`, { type: QueryTypes.SELECT });
       const lateness = endedAt[0]!.ended_at.getTime() - Date.parse(surviving.data.expiresAt);
       expect(lateness).toBeGreaterThanOrEqual(0);
       expect(lateness).toBeLessThan(1000);
-      expect(await liveSeatsInDb(second, dateId)).toEqual([]);
+      expect(await liveSeats(second.db, dateId)).toEqual([]);
     } finally {
       await second.close();
     }
@@ -235,7 +212,7 @@ describe('the database is the last line of defence', () => {
     const results = await Promise.allSettled(users.map((u, i) => rooms[i % 2]!.hold(u.id, [5])));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('SEAT_UNAVAILABLE');
-    expect(await liveSeatsInDb(server, dateId)).toEqual([{ seat_number: 5, n: 1 }]);
+    expect(await liveSeats(server.db, dateId)).toEqual([5]);
     await Promise.all(rooms.map((r) => r.dispose()));
   });
 });
@@ -255,7 +232,7 @@ describe('group commit', () => {
       expect(again).toMatchObject({ status: 'HELD', seats: [{ number: 1 }] });
       // One change set: the batch committed whole instead of failing and being retried one by one.
       expect((await room.snapshot()).version).toBe(before + 1);
-      expect(await liveSeatsInDb(server, dateId)).toEqual([{ seat_number: 1, n: 1 }]);
+      expect(await liveSeats(server.db, dateId)).toEqual([1]);
       // The committed map read from PostgreSQL (what non-owner instances serve) equals the room's.
       expect(await new ReservationRepository(server.db.sequelize).snapshot(dateId)).toEqual(await room.snapshot());
     } finally {
@@ -274,17 +251,4 @@ function openBareRoom(dateId: number) {
     holdTtlMs: 60_000,
     maxSeatsPerUser: 4,
   });
-}
-
-async function statusOf(target: TestServer, id: number): Promise<string | undefined> {
-  const rows = await target.db.sequelize.query<{ status: string }>(`SELECT status FROM reservations WHERE id = ${id}`, { type: QueryTypes.SELECT });
-  return rows[0]?.status;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }

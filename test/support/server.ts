@@ -54,6 +54,24 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   };
 }
 
+/**
+ * One server for the enclosing describe block (or file): started before its
+ * tests, closed after them. Give each block its own and never nest them: with
+ * the uWebSockets.js engine, socket.io's attachApp() patches the shared Adapter
+ * prototype so that every room broadcast in the process publishes through the
+ * LAST attached app; overlapping servers in one process lose each other's pushes.
+ */
+export function serverFor(options: StartOptions, assign: (server: TestServer) => void): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startServer(options);
+    assign(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+}
+
 export interface HttpResult<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -91,10 +109,23 @@ export interface TestUser {
 }
 
 let userCounter = 0;
+
+/**
+ * The users and concerts this test file made through signup() and
+ * createConcert(), so its checks can stay off other files' rows (files run in
+ * parallel on one database). Jest loads this module once per test file.
+ */
+const made = { userIds: new Set<number>(), concertIds: new Set<number>() };
+export function madeByThisFile(): { userIds: number[]; concertIds: number[] } {
+  return { userIds: [...made.userIds], concertIds: [...made.concertIds] };
+}
+
 export async function signup(server: { url: string }, name = `user${++userCounter}`): Promise<TestUser> {
   const res = await http(server, 'POST', '/users', { body: { name } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { ...res.body['user'], token: res.body['token'] } as TestUser;
+  const user = { ...res.body['user'], token: res.body['token'] } as TestUser;
+  made.userIds.add(user.id);
+  return user;
 }
 
 export interface ConcertFixture {
@@ -119,7 +150,9 @@ export async function createConcert(
     },
   });
   if (res.status !== 201) throw new Error(`create concert failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body['concert'] as ConcertFixture;
+  const concert = res.body['concert'] as ConcertFixture;
+  made.concertIds.add(concert.id);
+  return concert;
 }
 
 /** A connected socket.io client over WebSocket only; rejects with the connect_error message. */
@@ -156,4 +189,6 @@ export function nextEvent<T = any>(socket: Socket, event: string, predicate: (p:
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Moved to ./wait; re-exported until the protocol suite is split. */
+export { sleep } from './wait';
