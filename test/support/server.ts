@@ -189,6 +189,3 @@ export function nextEvent<T = any>(socket: Socket, event: string, predicate: (p:
   });
 }
 
-
-/** Moved to ./wait; re-exported until the protocol suite is split. */
-export { sleep } from './wait';
