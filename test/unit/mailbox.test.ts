@@ -7,9 +7,11 @@ describe('Mailbox', () => {
   it('never lets one batch interleave another, however long a drain awaits', async () => {
     const events: string[] = [];
     let running = 0;
+    let mostAtOnce = 0;
+    // Counted, not asserted, in here: the mailbox swallows whatever a drain throws, an expect failing included.
     const mailbox = new Mailbox<number>(async (batch) => {
       running += 1;
-      expect(running).toBe(1);
+      mostAtOnce = Math.max(mostAtOnce, running);
       events.push(`start ${batch.join(',')}`);
       await new Promise((r) => setTimeout(r, 100));
       events.push(`end ${batch.join(',')}`);
@@ -23,6 +25,7 @@ describe('Mailbox', () => {
     await jest.advanceTimersByTimeAsync(500);
     await mailbox.whenIdle();
     expect(events).toEqual(['start 1,2', 'end 1,2', 'start 3,4', 'end 3,4']);
+    expect(mostAtOnce).toBe(1);
   });
 
   it('hands messages that arrive together to one drain (group commit), bounded by maxBatch', async () => {
