@@ -1,6 +1,6 @@
-import type { Sequelize } from 'sequelize';
 import type { ReservationStatus } from '../../protocol/events';
-import type { MoneyMove, ReservationRepository } from '../../models/reservation-repository';
+import type { BatchInput, MoneyMove } from '../../models/reservation-repository';
+import type { DateRoomStore } from './date-room-store';
 import type { Reservation } from './date-state';
 
 /**
@@ -17,13 +17,13 @@ export class BatchWrite {
     return this.inserts.length === 0 && this.transitions.length === 0 && this.money.length === 0;
   }
 
-  async commit(pool: Sequelize, repo: ReservationRepository, dateId: number, concertId: number, version: number, fence?: number): Promise<void> {
+  async commit(store: Pick<DateRoomStore, 'commitBatch'>, target: Pick<BatchInput, 'dateId' | 'concertId' | 'version' | 'fence'>): Promise<void> {
     // A batch never ends a reservation it inserts: ending one needs an id, which only a commit gives.
-    const result = await repo.commitBatch(pool, {
-      dateId,
-      concertId,
-      version,
-      fence,
+    const result = await store.commitBatch({
+      dateId: target.dateId,
+      concertId: target.concertId,
+      version: target.version,
+      fence: target.fence,
       transitions: this.transitions.map((t) => ({ id: t.reservation.id, prev: t.from, status: t.to, at: t.at })),
       inserts: this.inserts.map((r) => ({
         userId: r.userId,

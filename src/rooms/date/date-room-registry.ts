@@ -2,10 +2,13 @@ import type { Sequelize } from 'sequelize';
 import { notFound } from '../../errors';
 import type { Logger } from '../../logger';
 import { ReservationRepository } from '../../models/reservation-repository';
-import { DateRoom, RoomClosedError, type DateRoomDeps } from './date-room';
+import { DateRoom, type DateRoomOptions } from './date-room';
+import { bindStore, type DateRoomStore } from './date-room-store';
+import { RoomClosedError } from './group-commit';
 import { NotOwnerError, type DateOwnership } from '../cluster/date-ownership';
 
-export interface DateRoomRegistryOptions extends Omit<DateRoomDeps, 'repo' | 'sequelize' | 'log'> {
+export interface DateRoomRegistryOptions extends Omit<DateRoomOptions, 'log'> {
+  /** The pool rooms load and commit on. */
   sequelize: Sequelize;
   log: Logger;
   /** A room with no command, hold or watcher for this long is unloaded. */
@@ -21,6 +24,7 @@ export interface DateRoomRegistryOptions extends Omit<DateRoomDeps, 'repo' | 'se
  */
 export class DateRoomRegistry {
   readonly repo: ReservationRepository;
+  private readonly store: DateRoomStore;
   private readonly rooms = new Map<number, Promise<DateRoom | null>>();
   private readonly sweeper: NodeJS.Timeout;
   private takeover?: NodeJS.Timeout;
@@ -30,6 +34,7 @@ export class DateRoomRegistry {
 
   constructor(private readonly options: DateRoomRegistryOptions) {
     this.repo = new ReservationRepository(options.sequelize);
+    this.store = bindStore(this.repo, options.sequelize);
     this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(options.idleMs / 2)));
     this.sweeper.unref();
   }
@@ -52,7 +57,7 @@ export class DateRoomRegistry {
       if (!pending) {
         const fence = this.ownership?.fence(dateId);
         if (this.ownership && fence === undefined) throw new NotOwnerError(dateId);
-        pending = DateRoom.open(dateId, { ...this.options, fence, repo: this.repo, log: this.options.log.child({ dateId }) });
+        pending = DateRoom.open(dateId, { ...this.options, fence, store: this.store, log: this.options.log.child({ dateId }) });
         this.rooms.set(dateId, pending);
       }
       const room = await pending.catch((err: unknown) => {
