@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { notFound } from '../../errors';
 import type { Logger } from '../../logger';
 import { ReservationRepository } from '../../models/reservation-repository';
+import { systemClock, type Clock } from '../../timers/clock';
 import { DateRoom, type DateRoomOptions } from './date-room';
 import { bindStore, type DateRoomStore } from './date-room-store';
 import { RoomClosedError } from './group-commit';
@@ -10,6 +11,8 @@ import { NotOwnerError, type DateOwnership } from '../cluster/date-ownership';
 export interface DateRoomRegistryOptions extends Omit<DateRoomOptions, 'log'> {
   /** The pool rooms load and commit on. */
   sequelize: Sequelize;
+  /** Idle sweeps and every room's timers read this one clock. */
+  clock?: Clock;
   log: Logger;
   /** A room with no command, hold or watcher for this long is unloaded. */
   idleMs: number;
@@ -25,6 +28,7 @@ export interface DateRoomRegistryOptions extends Omit<DateRoomOptions, 'log'> {
 export class DateRoomRegistry {
   readonly repo: ReservationRepository;
   private readonly store: DateRoomStore;
+  private readonly clock: Clock;
   private readonly rooms = new Map<number, Promise<DateRoom | null>>();
   private readonly sweeper: NodeJS.Timeout;
   private takeover?: NodeJS.Timeout;
@@ -35,6 +39,7 @@ export class DateRoomRegistry {
   constructor(private readonly options: DateRoomRegistryOptions) {
     this.repo = new ReservationRepository(options.sequelize);
     this.store = bindStore(this.repo, options.sequelize);
+    this.clock = options.clock ?? systemClock;
     this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(options.idleMs / 2)));
     this.sweeper.unref();
   }
@@ -128,7 +133,7 @@ export class DateRoomRegistry {
   }
 
   private async sweep(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [dateId, pending] of this.rooms) {
       const room = await pending.catch(() => null);
       if (!room) continue;

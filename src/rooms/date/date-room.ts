@@ -153,7 +153,7 @@ export class DateRoom {
     for (const { message, effect } of applied) message.resolve(effect.result());
     if (changed.size > 0) {
       const seats = [...changed].sort((a, b) => a.number - b.number).map((s) => ({ number: s.number, status: seatStatus(s) }));
-      this.deps.push.toDate(this.state.dateId, 'seats:changed', { dateId: this.state.dateId, version: this.state.version, seats, at: Date.now() });
+      this.deps.push.toDate(this.state.dateId, 'seats:changed', { dateId: this.state.dateId, version: this.state.version, seats, at: this.clock.now() });
       this.deps.onSeatsChanged?.(this.state.concertId);
     }
     for (const r of updated) this.deps.push.toUser(r.userId, 'reservation:updated', this.state.view(r));
