@@ -92,6 +92,7 @@ export class DateCommands {
       },
       changed: r.seats,
       updated: [r],
+      expired: to === 'EXPIRED',
       committed: () => {
         this.state.live.delete(r.id);
         this.timers.cancel(r.id);

@@ -31,6 +31,8 @@ export interface DateRoomOptions {
   maxBatch?: number;
   /** A commit was refused by the fence: another instance owns the date now. */
   onFenceLost?(dateId: number): void;
+  /** After a commit that released holds at their expiry: how many. */
+  onExpired?(count: number): void;
 }
 
 /** The store as a port, or the repository and the pool its commits run on. */
@@ -157,6 +159,8 @@ export class DateRoom {
       this.deps.onSeatsChanged?.(this.state.concertId);
     }
     for (const r of updated) this.deps.push.toUser(r.userId, 'reservation:updated', this.state.view(r));
+    const expired = applied.filter(({ effect }) => effect.expired).length;
+    if (expired > 0) this.deps.onExpired?.(expired);
   }
 
   /**

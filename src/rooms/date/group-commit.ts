@@ -11,6 +11,8 @@ export interface Effect {
   undo(): void;
   changed: SeatState[];
   updated: Reservation[];
+  /** A hold released because its time ran out (counted once committed). */
+  expired?: boolean;
   /** After commit: timers and the id index. */
   committed?(): void;
   /** The reply, computed after commit so it shows committed state. */
