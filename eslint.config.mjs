@@ -4,6 +4,10 @@ import tseslint from 'typescript-eslint';
 /** A relative import that reaches `name` (a folder or a top-level file of src/) from anywhere below src/. */
 const up = (name) => `^(\\.\\./)+${name}(/|$)`;
 
+/** A neighbouring folder inside the same parent (rooms/date → rooms/cluster). */
+const sibling = (name) => `^\\.\\./${name}(/|$)`;
+const roomsForbid = [up('handlers'), up('modules'), up('server'), up('app'), up('index')];
+
 function layers(rules) {
   return rules.map(({ files, forbid, why }) => ({
     files,
@@ -30,7 +34,10 @@ export default tseslint.config(
   ...layers([
     { files: ['src/protocol/**'], forbid: ['\\.\\./'], why: 'protocol/ imports nothing of ours' },
     { files: ['src/handlers/**'], forbid: [up('modules'), up('app'), up('index')], why: 'handlers/ are called by modules/, never the reverse' },
-    { files: ['src/rooms/**'], forbid: [up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'rooms/ know no transport: handlers/ and modules/ call them' },
+    { files: ['src/rooms/*.ts', 'src/rooms/cluster/**'], forbid: roomsForbid, why: 'rooms/ know no transport: handlers/ and modules/ call them' },
+    // Inside rooms/: cluster/ routes to the date rooms; the date actor and the waiting room know neither cluster/ nor each other.
+    { files: ['src/rooms/date/**'], forbid: [...roomsForbid, sibling('cluster'), sibling('queue')], why: 'rooms/date knows no transport, cluster or queue (it defines the ports they fill)' },
+    { files: ['src/rooms/queue/**'], forbid: [...roomsForbid, sibling('cluster'), sibling('date')], why: 'rooms/queue knows no transport, cluster or date room' },
     { files: ['src/models/**'], forbid: [up('rooms'), up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'models/ are called by rooms/ and handlers/, never the reverse' },
     { files: ['src/timers/**'], forbid: [up('models'), up('rooms'), up('handlers'), up('modules'), up('server'), up('app'), up('index')], why: 'timers/ are mechanisms that everything above uses' },
   ]),

@@ -61,6 +61,7 @@ export function createSeatModule(deps: SeatModuleDeps): SeatModule {
       metrics.roomCommit.observe(commitMs / 1000);
     },
     maxBatch: config.dateRoomMaxBatch,
+    onExpired: (count) => metrics.holdsExpired.inc(count),
     onFenceLost: (dateId) => {
       metrics.fenceRejections.inc();
       cluster?.ownership.lost(dateId);

@@ -3,22 +3,10 @@ import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { notFound } from '../../errors';
 import type { DateFenceRepository } from '../../models/date-fence-repository';
+import { NotOwnerError, type Claim, type DateLeases } from '../date/date-leases';
 import { placeDates, preferredOwner } from './rendezvous';
 import type { Logger } from '../../logger';
 
-/** Another instance owns the date (or nobody can be found to): the caller routes again. */
-export class NotOwnerError extends Error {
-  constructor(readonly dateId: number) {
-    super(`this instance does not own date ${dateId}`);
-  }
-}
-
-/**
- * Who runs a date's room. `free`: nobody holds the lease and another live
- * instance is the date's preferred owner; a command sent there makes it take
- * the lease.
- */
-export type Claim = { self: true; fence: number } | { self: false; owner: string; free?: true };
 
 // KEYS: lease, fence counter. ARGV: instance id, lease ms, take a free lease ('1' or '0').
 // Returns {1, fence} when this instance holds the lease (new or renewed), {0, owner} when
@@ -77,7 +65,7 @@ const HEARTBEAT_MS = 200;
  * every commit of the room checks it, so an owner that was paused past its
  * lease cannot write after another instance took over.
  */
-export class DateOwnership {
+export class DateOwnership implements DateLeases {
   private readonly held = new Map<number, number>();
   private readonly owners = new Map<number, { owner: string; until: number; free?: true }>();
   /** Concurrent first commands for a date share one acquisition. */

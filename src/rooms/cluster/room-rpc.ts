@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError, toErrorBody, type ErrorBody } from '../../errors';
 import type { Logger } from '../../logger';
-import { NotOwnerError } from './date-ownership';
+import { NotOwnerError } from '../date/date-leases';
 import type { RoomRequest } from '../date/room-request';
 
 type Envelope =

@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../timers/clock';
 import { DateRoom, type DateRoomOptions } from './date-room';
 import { bindStore, type DateRoomStore } from './date-room-store';
 import { RoomClosedError } from './group-commit';
-import { NotOwnerError, type DateOwnership } from '../cluster/date-ownership';
+import { NotOwnerError, type DateLeases } from './date-leases';
 
 export interface DateRoomRegistryOptions extends Omit<DateRoomOptions, 'log'> {
   /** The pool rooms load and commit on. */
@@ -32,7 +32,7 @@ export class DateRoomRegistry {
   private readonly rooms = new Map<number, Promise<DateRoom | null>>();
   private readonly sweeper: NodeJS.Timeout;
   private takeover?: NodeJS.Timeout;
-  private ownership?: DateOwnership;
+  private ownership?: DateLeases;
   /** Dates with holds whose lease stayed free for this many sweeps though another instance is preferred. */
   private readonly unclaimed = new Map<number, number>();
 
@@ -80,7 +80,7 @@ export class DateRoomRegistry {
    * every second, dates with unpaid holds whose owner is gone are taken over,
    * so a dead owner's holds still expire within seconds.
    */
-  startTakeovers(ownership: DateOwnership): void {
+  startTakeovers(ownership: DateLeases): void {
     this.ownership = ownership;
     this.takeover = setInterval(() => void this.recover(), 1000);
     this.takeover.unref();
@@ -103,7 +103,7 @@ export class DateRoomRegistry {
     return opened;
   }
 
-  private async claimForRecovery(ownership: DateOwnership, dateId: number): Promise<boolean> {
+  private async claimForRecovery(ownership: DateLeases, dateId: number): Promise<boolean> {
     const claim = await ownership.acquire(dateId);
     if (claim.self || !claim.free) {
       this.unclaimed.delete(dateId);
