@@ -21,7 +21,7 @@ export function badUserTokens(userId: number, queueToken?: string): [label: stri
     ['forged (wrong secret)', jwt.sign({ typ: 'user' }, 'another-secret-entirely-0123456789', { subject: sub, algorithm: 'HS256' })],
     ['expired', jwt.sign({ typ: 'user', exp: Math.floor(Date.now() / 1000) - 60 }, JWT_SECRET, { subject: sub, algorithm: 'HS256' })],
     ['alg none', `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub, typ: 'user' })}.`],
-    ['unexpected algorithm (HS512)', jwt.sign({ typ: 'user' }, JWT_SECRET, { subject: sub, algorithm: 'HS512' })],
+    ['wrong algorithm (HS512)', jwt.sign({ typ: 'user' }, JWT_SECRET, { subject: sub, algorithm: 'HS512' })],
     ['RS256 when HS256 is configured', jwt.sign({ typ: 'user' }, rsa.privateKey, { subject: sub, algorithm: 'RS256' })],
     ...(queueToken ? ([['a queue token', queueToken]] as [string, string][]) : []),
   ];
