@@ -17,7 +17,7 @@ for i in $(seq 0 $((N - 1))); do
     JWT_SECRET=loadtest-secret-0123456789-0123456789-abcdef ADMIN_TOKEN=loadtest-admin-token SEED_DEMO=false \
     HOLD_TTL_SECONDS=30 MAX_SEATS_PER_USER=4 QUEUE_ADMIT_BATCH=${ADMIT_BATCH:-1000} QUEUE_ADMIT_INTERVAL_MS=${QUEUE_ADMIT_INTERVAL_MS:-100} \
     QUEUE_MAX_ACTIVE=${MAX_ACTIVE:-10000} QUEUE_ACTIVE_TTL_SECONDS=300 QUEUE_IDLE_TIMEOUT_SECONDS=120 QUEUE_MAX_WAITING=100000 \
-    SOCKET_RATE_LIMIT=1000 DATE_LEASE_MS=${DATE_LEASE_MS:-3000} \
+    RATE_LIMIT_PER_USER=1000 RATE_LIMIT_PER_IP=1000000 DATE_LEASE_MS=${DATE_LEASE_MS:-3000} \
     node dist/index.js >"$DIR/i$i.log" 2>&1 &
   echo $! >"$DIR/i$i.pid"
   # One at a time: migrations take an advisory lock, and the first one creates the schema.

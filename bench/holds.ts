@@ -63,7 +63,7 @@ function startServer(port: number, db: string, maxBatch: number): ChildProcess {
       DATE_ROOM_MAX_BATCH: String(maxBatch),
       MAX_SEATS_PER_USER: '1000',
       HOLD_TTL_SECONDS: '3600',
-      SOCKET_RATE_LIMIT: '1000000',
+      RATE_LIMIT_PER_USER: '1000000',
       QUEUE_ADMIT_INTERVAL_MS: '50',
       QUEUE_ADMIT_BATCH: '10000',
       QUEUE_MAX_ACTIVE: '100000',

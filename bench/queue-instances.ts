@@ -93,7 +93,7 @@ export async function instancesRun(o: InstancesOptions) {
         QUEUE_MAX_WAITING: '1000000',
         QUEUE_IDLE_TIMEOUT_SECONDS: '3600',
         QUEUE_ACTIVE_TTL_SECONDS: '3600',
-        SOCKET_RATE_LIMIT: '1000',
+        RATE_LIMIT_PER_USER: '1000',
       };
       servers.push(fork(path.join(__dirname, '..', 'src', 'index.ts'), [], { execArgv: ['--import', 'tsx'], env, stdio: 'inherit' }));
       urls.push(`http://127.0.0.1:${port}`);

@@ -99,7 +99,7 @@ async function socketRun(engine: 'uws' | 'node') {
       QUEUE_MAX_WAITING: '1000000',
       QUEUE_IDLE_TIMEOUT_SECONDS: '3600',
       QUEUE_ACTIVE_TTL_SECONDS: '3600',
-      SOCKET_RATE_LIMIT: '1000',
+      RATE_LIMIT_PER_USER: '1000',
     });
     const app = createApp({ config, log: createLogger('warn'), db, jwtSecret: SECRET });
     const port = await app.listen(0, '127.0.0.1');

@@ -6,6 +6,8 @@ import type { Logger } from './logger';
 import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
+import { Budgets } from './handlers/budgets';
+import { ClientIp } from './handlers/client-ip';
 import { HttpApi, json, type RawHandler } from './handlers/http';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
@@ -76,16 +78,18 @@ export function createApp(deps: AppDeps): App {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
-  const runner = new CommandRunner(log, metrics);
+  const budgets = new Budgets({ perUserPerSecond: config.rateLimitPerUser, perIpPerMinute: config.rateLimitPerIp, redis: shared, prefix: config.redisPrefix });
+  const runner = new CommandRunner(log, metrics, budgets);
+  const clientIp = new ClientIp(config.trustProxy);
   const hooks: SocketHooks[] = [queue.hooks];
-  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed });
+  mountSocket(io, { commands, runner, tokens, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed });
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
     ...staticFiles(),
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
+  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, clientIp, log, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   return {

@@ -30,8 +30,20 @@ export interface Config {
   seedDemo?: boolean;
   wsEngine: 'uws' | 'node' | 'auto';
   logLevel: string;
-  /** Socket commands allowed per second per socket (token bucket, burst = 2×). */
-  socketRateLimit: number;
+  /** Commands per second per user, across HTTP and every socket of the user (bursts of twice that). */
+  rateLimitPerUser: number;
+  /** Requests per minute per client IP on routes without a user (signup, login, refresh). */
+  rateLimitPerIp: number;
+  /** A user's sockets; past it the oldest is closed. */
+  maxSocketsPerUser: number;
+  /** Proxies (addresses, CIDRs; comma-separated) whose X-Forwarded-For is believed. */
+  trustProxy?: string;
+  /** Most live queue entries of one concert from one client IP; 0: no cap. */
+  queueEntriesPerIp: number;
+  /** Default of a sale's proof-of-work setting. */
+  queueChallenge: 'off' | 'pow';
+  /** Proof-of-work maxnumber: the expected work of a solve. */
+  queueChallengeCost: number;
   /** A date room with no command and no watcher for this long is disposed. */
   roomIdleMs: number;
   /** Most commands a date room commits in one transaction; 1 turns group commit off (benchmarks). */
@@ -73,6 +85,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (wsEngine !== 'uws' && wsEngine !== 'node' && wsEngine !== 'auto') {
     throw new ConfigError(`WS_ENGINE must be uws, node or auto, got "${wsEngine}"`);
   }
+  const queueChallenge = str(env, 'QUEUE_CHALLENGE') ?? 'off';
+  if (queueChallenge !== 'off' && queueChallenge !== 'pow') throw new ConfigError(`QUEUE_CHALLENGE must be off or pow, got "${queueChallenge}"`);
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -98,7 +112,13 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo: bool(env, 'SEED_DEMO', undefined),
     wsEngine,
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
-    socketRateLimit: int(env, 'SOCKET_RATE_LIMIT', 100, 1),
+    rateLimitPerUser: int(env, 'RATE_LIMIT_PER_USER', 20, 1),
+    rateLimitPerIp: int(env, 'RATE_LIMIT_PER_IP', 30, 1),
+    maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 5, 1, 1000),
+    trustProxy: str(env, 'TRUST_PROXY'),
+    queueEntriesPerIp: int(env, 'QUEUE_ENTRIES_PER_IP', 0, 0),
+    queueChallenge,
+    queueChallengeCost: int(env, 'QUEUE_CHALLENGE_COST', 100_000, 1, 100_000_000),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),
     dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
     dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),

@@ -51,7 +51,7 @@ export interface LoadOptions {
   admitIntervalMs: number;
   maxActive: number;
   activeTtlS: number;
-  socketRateLimit: number;
+  rateLimitPerUser: number;
   keepDb: boolean;
   /** Run the started server with --cpu-prof and print where its CPU went. */
   profile: boolean;
@@ -97,7 +97,7 @@ export const DEFAULTS: LoadOptions = {
   admitIntervalMs: 100,
   maxActive: 1000,
   activeTtlS: 120,
-  socketRateLimit: 1000,
+  rateLimitPerUser: 1000,
   keepDb: false,
   profile: false,
 };
@@ -144,7 +144,7 @@ const HELP: Record<string, string> = {
   'admit-interval-ms': 'QUEUE_ADMIT_INTERVAL_MS of the started server',
   'max-active': 'QUEUE_MAX_ACTIVE of the started server',
   'active-ttl-s': 'QUEUE_ACTIVE_TTL_SECONDS (also used to derive admission time from expiresAt)',
-  'socket-rate-limit': 'SOCKET_RATE_LIMIT of the started server',
+  'rate-limit-per-user': 'RATE_LIMIT_PER_USER of the started server',
   'keep-db': 'keep the database the generator created',
   profile: 'run the started server under --cpu-prof and report its hottest functions',
 };

@@ -88,7 +88,9 @@ export async function startServerChild(o: LoadOptions, databaseUrl: string): Pro
     QUEUE_ACTIVE_TTL_SECONDS: String(o.activeTtlS),
     QUEUE_IDLE_TIMEOUT_SECONDS: String(Math.max(30, o.durationS)),
     QUEUE_MAX_WAITING: String(Math.max(100_000, o.buyers * 2)),
-    SOCKET_RATE_LIMIT: String(o.socketRateLimit),
+    RATE_LIMIT_PER_USER: String(o.rateLimitPerUser),
+    RATE_LIMIT_PER_IP: '1000000',
+    MAX_SOCKETS_PER_USER: '1000',
     REDIS_URL: '',
     NODE_ENV: 'production',
   };

@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { AppError, toErrorBody, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import type { Budgets } from './budgets';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
 
 export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -13,6 +14,8 @@ export type Auth = 'none' | 'user' | 'admin';
 export interface CommandContext {
   /** The authenticated user; 0 for `none` and `admin` commands. */
   userId: number;
+  /** The client's address (see ClientIp): what per-IP budgets count. */
+  ip: string;
   /** Present when the command came over Socket.IO. */
   socket?: AppSocket;
   /** Puts the socket in a push group; resolves once pushes to it reach this socket from any instance. */
@@ -36,6 +39,11 @@ export interface Command<I = unknown, O = unknown> {
   httpStatus?: number | ((output: O) => number);
   /** Not mounted as a socket event (HTTP-only, e.g. admin). */
   httpOnly?: boolean;
+  /**
+   * What pays for the command: a user command spends its user's budget; `ip`
+   * (routes without a user: signup, login) spends the client IP's.
+   */
+  budget?: 'ip';
 }
 
 export function defineCommand<I, O>(command: Command<I, O>): Command {
@@ -48,6 +56,7 @@ export class CommandRunner {
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly budgets?: Budgets,
   ) {}
 
   /** Validate, run, map any error once. Never throws. */
@@ -55,6 +64,9 @@ export class CommandRunner {
     const started = process.hrtime.bigint();
     let outcome: Outcome;
     try {
+      // Spent before validation: junk costs a budget like anything else.
+      if (this.budgets && command.auth === 'user') await this.budgets.user(ctx.userId);
+      else if (this.budgets && command.budget === 'ip') await this.budgets.ip(ctx.ip);
       if (!command.validate(input)) throw validationError(command.validate);
       const output = await command.run(input, ctx);
       const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Tokens } from '../tokens';
+import type { ClientIp } from './client-ip';
 import { failure, type Command, type CommandRunner } from './command';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -14,6 +15,8 @@ export interface HttpRequest {
   body: Buffer;
   /** The body went past MAX_BODY_BYTES and was not read. */
   tooLarge?: boolean;
+  /** The TCP peer's address. */
+  remoteAddress: string;
 }
 
 export interface HttpResponse {
@@ -66,6 +69,7 @@ export interface HttpApiOptions {
   runner: CommandRunner;
   tokens: Tokens;
   adminToken?: string;
+  clientIp: ClientIp;
   log: Logger;
   /** Routes outside the command table (health, metrics, static files), by exact path. */
   raw: Map<string, RawHandler>;
@@ -116,7 +120,8 @@ export class HttpApi {
     const userId = this.authenticate(command, req.headers['authorization']);
     const body = parseBody(req.body);
     const input = route.input ? route.input({ params, body, headers: req.headers }) : body;
-    const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId });
+    const ip = this.options.clientIp.of(req.remoteAddress, req.headers['x-forwarded-for']);
+    const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId, ip });
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Tokens } from '../tokens';
 import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from '../protocol/events';
+import type { ClientIp } from './client-ip';
 import type { AppSocket, Command, CommandRunner } from './command';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -20,8 +21,9 @@ export interface MountOptions {
   tokens: Tokens;
   metrics: Metrics;
   log: Logger;
-  /** Commands per second per socket; bursts of twice that pass. */
-  rateLimit: number;
+  clientIp: ClientIp;
+  /** A user's sockets on every instance; the oldest is closed past it. */
+  maxSocketsPerUser: number;
   hooks: SocketHooks[];
   /** Resolves once the room subscriptions asked for so far are live on every instance's path (Redis). */
   subscribed?: () => Promise<void>;
@@ -42,6 +44,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
       const auth: unknown = socket.handshake.auth;
       const token = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>)['token'] : undefined;
       socket.data.userId = tokens.verifyUser(token);
+      socket.data.connectedAt = Date.now();
       next();
     } catch {
       next(new Error('UNAUTHORIZED'));
@@ -63,18 +66,15 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
       for (const hook of hooks) hook.disconnected?.(socket);
     });
 
-    const bucket = new TokenBucket(options.rateLimit, options.rateLimit * 2);
+    void ready.then(() => closeOldest(io, userId, options.maxSocketsPerUser)).catch((err: unknown) => options.log.warn({ err, userId }, 'counting the sockets of a user failed'));
+    const ip = options.clientIp.of(socket.handshake.address, header(socket.handshake.headers['x-forwarded-for']));
     for (const command of socketCommands) {
       socket.on(command.name, (...args: unknown[]) => {
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
         const reply = (r: Reply) => ack?.(r);
-        if (!bucket.take()) {
-          reply({ ok: false, error: toErrorBody(new AppError('RATE_LIMITED', 'too many commands; slow down')) });
-          return;
-        }
         // A client may omit an empty payload: `emitWithAck('wallet:get')`.
         const payload = args.length === 0 ? {} : args[0];
-        void ready.then(() => runner.execute(command, payload, { userId, socket, join })).then((outcome) =>
+        void ready.then(() => runner.execute(command, payload, { userId, ip, socket, join })).then((outcome) =>
           reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }),
         );
       });
@@ -89,24 +89,15 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
   });
 }
 
-/** Per-socket flood control; refills continuously. */
-class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-
-  take(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+/**
+ * A reload or a new tab never locks a buyer out: past the cap, the user's
+ * oldest sockets (on any instance) are closed, not the new one.
+ */
+async function closeOldest(io: AppServer, userId: number, max: number): Promise<void> {
+  const sockets = await io.in(groups.user(userId)).fetchSockets();
+  if (sockets.length <= max) return;
+  sockets.sort((a, b) => a.data.connectedAt - b.data.connectedAt);
+  for (const old of sockets.slice(0, sockets.length - max)) old.disconnect(true);
 }
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(', ') : value);

@@ -12,6 +12,7 @@ export function userCommands({ config, db, tokens }: Services): Command[] {
       name: 'users:create',
       auth: 'none',
       httpOnly: true,
+      budget: 'ip',
       httpStatus: 201,
       validate: validateCreateUser,
       async run({ name }: CreateUser) {

@@ -81,4 +81,6 @@ export type InterServerEvents = Record<string, never>;
 
 export interface SocketData {
   userId: number;
+  /** ms since epoch: which of a user's sockets is the oldest. */
+  connectedAt: number;
 }

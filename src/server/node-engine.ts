@@ -12,7 +12,7 @@ export function createNodeEngine(io: AppServer, handle: RequestHandler): Engine 
     const respond = () => {
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      void handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks), tooLarge }).then((r) => {
+      void handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks), tooLarge, remoteAddress: req.socket.remoteAddress ?? '' }).then((r) => {
         res.writeHead(r.status, r.headers);
         res.end(req.method === 'HEAD' ? undefined : r.body);
       });

@@ -62,6 +62,8 @@ export function createUwsEngine(uws: UwsModule, description: string, io: AppServ
     req.forEach((key, value) => {
       headers[key] = value;
     });
+    // Readable only now: uWS invalidates `res`'s peer once the handler returns.
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -70,7 +72,7 @@ export function createUwsEngine(uws: UwsModule, description: string, io: AppServ
     let size = 0;
     let tooLarge = Number(headers['content-length'] ?? 0) > MAX_BODY_BYTES;
     const respond = () => {
-      void handle({ method, url, headers, body: Buffer.concat(chunks), tooLarge }).then((r) => {
+      void handle({ method, url, headers, body: Buffer.concat(chunks), tooLarge, remoteAddress }).then((r) => {
         if (aborted) return;
         res.cork(() => {
           res.writeStatus(`${r.status} ${STATUS_CODES[r.status] ?? ''}`);

@@ -43,7 +43,7 @@ beforeAll(async () => {
       QUEUE_ADMIT_INTERVAL_MS: String(options.admitIntervalMs),
       QUEUE_MAX_ACTIVE: String(options.maxActive),
       QUEUE_ACTIVE_TTL_SECONDS: String(options.activeTtlS),
-      SOCKET_RATE_LIMIT: '1000',
+      RATE_LIMIT_PER_USER: '1000',
     },
   });
 });

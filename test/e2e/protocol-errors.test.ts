@@ -153,7 +153,7 @@ describe('refusals every command shares', () => {
     expect(await userState(main.db, user.id)).toEqual({ balance: 0, ledger: 0, reservations: 0, live: 0, payments: 0 });
   });
 
-  it('each event acks exactly once; an unknown event is NOT_FOUND (documented); RATE_LIMITED past the per-socket rate', async () => {
+  it('each event acks exactly once, 300 at once on one socket; an unknown event is NOT_FOUND (documented)', async () => {
     const user = await signup(main);
     const s = await client(main, user.token);
     expectAckError(await ask(s, 'no:such:event', {}), 'NOT_FOUND');
@@ -173,10 +173,6 @@ describe('refusals every command shares', () => {
     await roundTrip(s);
     expect([...acks.values()].every((l) => l.length === 1)).toBe(true);
     expect(acks.size).toBe(n);
-    const replies = [...acks.values()].map((l) => l[0]);
-    const limited = replies.filter((r) => r.ok === false);
-    expect(limited.length).toBeGreaterThan(0);
-    for (const r of limited) expectAckError(r, 'RATE_LIMITED');
-    for (const r of replies.filter((x) => x.ok === true)) expect(r).toEqual({ ok: true, data: {} });
+    for (const [r] of acks.values()) expect(r).toEqual({ ok: true, data: {} });
   });
 });

@@ -34,6 +34,11 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     WS_ENGINE: process.env['WS_ENGINE'] ?? 'auto',
     REDIS_PREFIX: testRedisPrefix(`app${Math.random().toString(36).slice(2, 8)}`),
+    // Tests drive hundreds of commands per user and sign up hundreds of users from one address;
+    // the budget tests set the real limits.
+    RATE_LIMIT_PER_USER: '1000000',
+    RATE_LIMIT_PER_IP: '1000000',
+    MAX_SOCKETS_PER_USER: '1000',
     ...options.env,
   });
   const db = options.db ?? (await openDatabase(testDatabaseUrl(), 10));

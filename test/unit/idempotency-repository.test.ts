@@ -59,7 +59,7 @@ async function charge(amount: number, key?: string, user = userId, module = wall
   const command = module.commands.find((c) => c.name === 'wallet:charge') as Command;
   const input = key === undefined ? { amount } : { amount, idempotencyKey: key };
   if (!command.validate(input)) throw new Error('invalid charge in the test');
-  return command.run(input, { userId: user });
+  return command.run(input, { userId: user, ip: '127.0.0.1' });
 }
 const balance = async () => (await db.models.User.findByPk(userId))?.balance;
 const ledgerRows = async () =>
