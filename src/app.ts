@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): App {
   // push to the room reaches the socket (a snapshot read next cannot miss a delta).
   const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
   const push = createSocketPush(io);
-  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
+  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared, secret: deps.jwtSecret });
   const wallet = createWallet({ config, db, log });
   const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 

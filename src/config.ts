@@ -44,6 +44,8 @@ export interface Config {
   queueChallenge: 'off' | 'pow';
   /** Proof-of-work maxnumber: the expected work of a solve. */
   queueChallengeCost: number;
+  /** How long a challenge may be solved and spent. */
+  queueChallengeTtlSeconds: number;
   /** A date room with no command and no watcher for this long is disposed. */
   roomIdleMs: number;
   /** Most commands a date room commits in one transaction; 1 turns group commit off (benchmarks). */
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueEntriesPerIp: int(env, 'QUEUE_ENTRIES_PER_IP', 0, 0),
     queueChallenge,
     queueChallengeCost: int(env, 'QUEUE_CHALLENGE_COST', 100_000, 1, 100_000_000),
+    queueChallengeTtlSeconds: int(env, 'QUEUE_CHALLENGE_TTL_SECONDS', 300, 1, 86_400),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),
     dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
     dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),

@@ -27,6 +27,7 @@ export interface HttpResponse {
 
 interface RouteInput {
   params: Record<string, number | string>;
+  query: Record<string, number | string>;
   body: Record<string, unknown>;
   headers: Record<string, string | undefined>;
 }
@@ -51,6 +52,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/concerts/:id/dates', command: 'concert:dates', input: (r) => ({ concertId: r.params['id'] }) },
   { method: 'GET', path: '/dates/:id/seats', command: 'seats:map', input: (r) => ({ dateId: r.params['id'], ...queueTokenOf(r) }) },
   { method: 'POST', path: '/queue/token', command: 'queue:join' },
+  { method: 'GET', path: '/queue/challenge', command: 'queue:challenge', input: (r) => ({ concertId: r.query['concertId'] }) },
   { method: 'GET', path: '/queue/status', command: 'queue:status', input: queueTokenOf },
   { method: 'POST', path: '/queue/leave', command: 'queue:leave', input: queueTokenOf },
   { method: 'POST', path: '/reservations', command: 'seats:hold', input: (r) => ({ ...r.body, ...queueTokenOf(r) }) },
@@ -119,7 +121,8 @@ export class HttpApi {
     const { command, route, params } = match;
     const userId = this.authenticate(command, req.headers['authorization']);
     const body = parseBody(req.body);
-    const input = route.input ? route.input({ params, body, headers: req.headers }) : body;
+    const query = Object.fromEntries([...new URLSearchParams(req.url.split('?')[1] ?? '')].map(([k, v]) => [k, numberOrText(v)]));
+    const input = route.input ? route.input({ params, query, body, headers: req.headers }) : body;
     const ip = this.options.clientIp.of(req.remoteAddress, req.headers['x-forwarded-for']);
     const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId, ip });
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
@@ -134,7 +137,7 @@ export class HttpApi {
       const ok = r.segments.every((segment, i) => {
         const part = parts[i] ?? '';
         if (!segment.startsWith(':')) return segment === part;
-        params[segment.slice(1)] = /^\d{1,15}$/.test(part) ? Number(part) : decodeURIComponent(part);
+        params[segment.slice(1)] = numberOrText(decodeURIComponent(part));
         return true;
       });
       if (ok) return { command: r.command, route: r.route, params };
@@ -166,6 +169,9 @@ function parseBody(body: Buffer): Record<string, unknown> {
   }
   return parsed as Record<string, unknown>;
 }
+
+/** Path and query values are text; an id in them is a number to the schema. */
+const numberOrText = (value: string): number | string => (/^\d{1,15}$/.test(value) ? Number(value) : value);
 
 function dropUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

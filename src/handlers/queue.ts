@@ -1,19 +1,23 @@
 import type { QueueStatus } from '../protocol/events';
 import { groups } from '../protocol/groups';
-import type { BeforeRead } from '../rooms/queue/waiting-room-registry';
+import type { Challenge } from '../rooms/queue/queue-door';
+import type { BeforeRead, Knock } from '../rooms/queue/waiting-room-registry';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken, type Validated } from './schemas';
 
 /** What the queue commands need from the waiting rooms. */
 export interface QueueService {
-  join(userId: number, concertId: number, beforeRead?: BeforeRead): Promise<{ created: boolean; status: QueueStatus }>;
+  join(userId: number, concertId: number, beforeRead?: BeforeRead, knock?: Knock): Promise<{ created: boolean; status: QueueStatus }>;
+  challenge(concertId: number): Promise<Challenge>;
   status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus>;
   leave(userId: number, queueToken: string | undefined): Promise<void>;
 }
 
 type JoinOutput = Awaited<ReturnType<QueueService['join']>>;
 
-const validateJoin = compile(object({ concertId: id }, ['concertId']));
+// The solution is a base64 ALTCHA payload: a few hundred characters.
+const validateJoin = compile(object({ concertId: id, solution: { type: 'string', minLength: 1, maxLength: 2000 } }, ['concertId']));
+const validateConcert = compile(object({ concertId: id }, ['concertId']));
 type JoinInput = Validated<typeof validateJoin>;
 // Optional on purpose: a missing token is QUEUE_TOKEN_INVALID (401), not a schema failure.
 const validateToken = compile(object({ queueToken }));
@@ -33,9 +37,15 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:join',
       auth: 'user',
       validate: validateJoin,
-      run: ({ concertId }, ctx) => followed(ctx, (before) => service.join(ctx.userId, concertId, before), (out) => out.status),
+      run: ({ concertId, solution }, ctx) => followed(ctx, (before) => service.join(ctx.userId, concertId, before, { ip: ctx.ip, solution }), (out) => out.status),
       httpStatus: (out) => (out.created ? 201 : 200),
       reply: (out) => out.status,
+    }),
+    defineCommand({
+      name: 'queue:challenge',
+      auth: 'user',
+      validate: validateConcert,
+      run: async ({ concertId }) => ({ challenge: await service.challenge(concertId) }),
     }),
     defineCommand<TokenInput, QueueStatus>({
       name: 'queue:status',

@@ -12,7 +12,9 @@ import { groups } from '../protocol/groups';
 import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { priorRate } from '../rooms/queue/queue-store';
+import { QueueDoor } from '../rooms/queue/queue-door';
 import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
+import { systemClock } from '../timers/clock';
 import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
 
 export interface QueueModuleDeps {
@@ -25,11 +27,13 @@ export interface QueueModuleDeps {
   io: AppServer;
   /** Set when REDIS_URL is: the Redis queue store, keys under config.redisPrefix. */
   redis?: Redis;
+  /** Signs the door's challenges (the server's secret; a label keeps the two uses apart). */
+  secret: string;
 }
 
 export interface QueueModule {
   gate: QueueGate;
-  /** queue:join, queue:status, queue:leave (and their HTTP routes). */
+  /** queue:join, queue:challenge, queue:status, queue:leave (and their HTTP routes). */
   commands: Command[];
   /** Presence: connected sockets keep a user from going idle. */
   hooks: SocketHooks;
@@ -46,9 +50,20 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   const { config, log, io } = deps;
   const prior = priorRate(config.queueAdmitBatch, config.queueAdmitIntervalMs);
   const store = deps.redis ? new RedisQueueStore(deps.redis, config.redisPrefix, prior) : new MemoryQueueStore(prior);
+  const door = new QueueDoor({
+    secret: deps.secret,
+    cost: config.queueChallengeCost,
+    ttlMs: config.queueChallengeTtlSeconds * 1000,
+    challengeOn: () => config.queueChallenge === 'pow',
+    entriesPerIp: config.queueEntriesPerIp,
+    redis: deps.redis,
+    prefix: config.redisPrefix,
+    clock: systemClock,
+  });
   const waitingRooms = new WaitingRoomRegistry({
     ...deps,
     store,
+    door,
     joinBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsJoin(groups.queue(concertId)),
     leaveBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsLeave(groups.queue(concertId)),
   });

@@ -10,6 +10,7 @@ import { KeyedDebounce } from '../../timers/debounce';
 import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
 import type { QueueGate } from './queue-gate';
+import type { Challenge, QueueDoor } from './queue-door';
 import type { EntryView, QueueStore } from './queue-store';
 import { WaitingRoom } from './waiting-room';
 
@@ -25,6 +26,14 @@ export interface WaitingRoomRegistryDeps {
   joinBroadcast(userId: number, concertId: number): void;
   leaveBroadcast(userId: number, concertId: number): void;
   clock?: Clock;
+  /** Proof of work and the per-address cap, for new entries. */
+  door?: QueueDoor;
+}
+
+/** Who knocks: what the door checks of a newcomer. */
+export interface Knock {
+  ip: string;
+  solution?: string;
 }
 
 /**
@@ -78,20 +87,37 @@ export class WaitingRoomRegistry implements QueueGate {
     await this.discover();
   }
 
-  async join(userId: number, concertId: number, beforeRead?: BeforeRead): Promise<{ created: boolean; status: QueueStatus }> {
+  async join(userId: number, concertId: number, beforeRead?: BeforeRead, knock?: Knock): Promise<{ created: boolean; status: QueueStatus }> {
     await this.requireConcert(concertId);
+    const { store, config, tokens, door } = this.deps;
+    // Rejoining with a live entry passes the door freely (a reload, a second tab).
+    const newcomer = door && knock && !(await this.hasLiveEntry(concertId, userId));
+    if (newcomer) await door.admit(concertId, knock.ip, knock.solution, (other) => this.hasLiveEntry(concertId, other));
     await beforeRead?.(concertId);
-    const { store, config, tokens } = this.deps;
     const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting);
     if (result.full) {
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(result.secondsPerPosition)));
       throw new AppError('QUEUE_FULL', 'the waiting room is full; try again later', { waiting: result.waiting }, retryAfter);
     }
     const entry = result.entry;
+    if (newcomer && result.created) await door.entered(concertId, knock.ip, userId);
     // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
     entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
     this.follow(userId, concertId, entry);
     return { created: result.created, status: toStatus(concertId, entry, true) };
+  }
+
+  /** The challenge a newcomer must solve to join the concert's waiting room. */
+  async challenge(concertId: number): Promise<Challenge> {
+    if (!this.deps.door) throw notFound('challenge');
+    return this.deps.door.challenge(concertId);
+  }
+
+  private async hasLiveEntry(concertId: number, userId: number): Promise<boolean> {
+    const ticket = await this.deps.store.currentTicket(concertId, userId);
+    if (ticket === undefined) return false;
+    const entry = await this.deps.store.view(concertId, ticket, this.clock.now());
+    return entry !== undefined && entry.userId === userId && entry.status !== 'EXPIRED';
   }
 
   async status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus> {
