@@ -8,6 +8,12 @@ import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
 
 export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token';
+/**
+ * Tests drive hundreds of commands per user and sign up hundreds of users from
+ * one address: every test server runs with these unless its file sets the real
+ * limits (test/e2e/budgets.test.ts).
+ */
+export const LIFTED_LIMITS = { RATE_LIMIT_PER_USER: '1000000', RATE_LIMIT_PER_IP: '1000000', MAX_SOCKETS_PER_USER: '1000' };
 
 export interface TestServer {
   url: string;
@@ -34,11 +40,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     WS_ENGINE: process.env['WS_ENGINE'] ?? 'auto',
     REDIS_PREFIX: testRedisPrefix(`app${Math.random().toString(36).slice(2, 8)}`),
-    // Tests drive hundreds of commands per user and sign up hundreds of users from one address;
-    // the budget tests set the real limits.
-    RATE_LIMIT_PER_USER: '1000000',
-    RATE_LIMIT_PER_IP: '1000000',
-    MAX_SOCKETS_PER_USER: '1000',
+    ...LIFTED_LIMITS,
     ...options.env,
   });
   const db = options.db ?? (await openDatabase(testDatabaseUrl(), 10));
