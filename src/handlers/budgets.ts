@@ -24,6 +24,7 @@ export type BudgetName = 'user' | 'ip' | 'login';
 export class Budgets {
   private readonly perUser: BurstyRateLimiter;
   private readonly perIp: RateLimiterAbstract;
+  private readonly failedLogins: RateLimiterAbstract;
 
   constructor(options: BudgetOptions) {
     const make = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
@@ -35,6 +36,20 @@ export class Budgets {
     // twice the rate pass, a sustained flood is held near the rate.
     this.perUser = new BurstyRateLimiter(make('budget:user', rate, 1), make('budget:user:burst', rate, 10));
     this.perIp = make('budget:ip', options.perIpPerMinute, 60);
+    this.failedLogins = make('budget:login', FAILED_LOGINS, FAILED_LOGINS_WINDOW_S);
+  }
+
+  /** Before checking a password: RATE_LIMITED while the name has used up its failed attempts. */
+  async loginAllowed(name: string): Promise<void> {
+    const seen = await this.failedLogins.get(loginKey(name));
+    if (seen && seen.consumedPoints >= FAILED_LOGINS) throw rateLimited(seen.msBeforeNext);
+  }
+
+  /** A wrong password (or an unknown name) for `name`: one of its failed attempts is spent. */
+  async loginFailed(name: string): Promise<void> {
+    await this.failedLogins.consume(loginKey(name)).catch((err: unknown) => {
+      if (!(err instanceof RateLimiterRes)) throw err;
+    });
   }
 
   user(userId: number): Promise<void> {
@@ -45,6 +60,11 @@ export class Budgets {
     return spend(this.perIp.consume(address));
   }
 }
+
+/** Failed logins of one name, however many addresses try: guessing one password stays slow. */
+const FAILED_LOGINS = 10;
+const FAILED_LOGINS_WINDOW_S = 15 * 60;
+const loginKey = (name: string) => name.trim().toLowerCase();
 
 /** Resolves when the budget had room; RATE_LIMITED with the wait otherwise. */
 export async function spend(attempt: Promise<RateLimiterRes>): Promise<void> {
