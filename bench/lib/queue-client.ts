@@ -1,3 +1,4 @@
+import { solveChallenge } from '../../src/client/solve-challenge';
 import type { Socket } from 'socket.io-client';
 import { ack } from './client';
 import type { PhaseStats } from './stats';
@@ -31,7 +32,12 @@ export class QueueEntry {
   /** Joins and waits for admission; resolves 'ACTIVE', 'stopped' or why not. */
   async join(stopped: Promise<void>, pollMs: number): Promise<string> {
     this.joinedAt = Date.now();
-    const r = await ack(this.socket, 'queue:join', { concertId: this.concertId }, this.ackTimeoutMs);
+    let r = await ack(this.socket, 'queue:join', { concertId: this.concertId }, this.ackTimeoutMs);
+    if (!r.ok && r.error.code === 'CHALLENGE_FAILED') {
+      // The sale asks for proof of work (QUEUE_CHALLENGE=pow): solve it as a browser would, and join again.
+      const c = await ack(this.socket, 'queue:challenge', { concertId: this.concertId }, this.ackTimeoutMs);
+      if (c.ok) r = await ack(this.socket, 'queue:join', { concertId: this.concertId, solution: solveChallenge(c.data.challenge) }, this.ackTimeoutMs);
+    }
     this.stats.hists.join.add(Date.now() - this.joinedAt);
     if (!r.ok) {
       this.stats.count(`queue:join:${r.error.code}`);

@@ -1,5 +1,5 @@
 import { ask, client, closeClients } from '../support/clients';
-import { solve, type Challenge } from '../support/pow';
+import { solveChallenge as solve, type QueueChallenge as Challenge } from '../../src/client/solve-challenge';
 import { createConcert, http, serverFor, signup, startServer, type TestServer, type TestUser } from '../support/server';
 import { sleep } from '../support/wait';
 
