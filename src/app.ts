@@ -6,7 +6,7 @@ import type { Logger } from './logger';
 import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
-import { HttpApi, json, type RawHandler } from './handlers/http';
+import { HttpApi, MAX_SOCKET_MESSAGE_BYTES, json, type RawHandler } from './handlers/http';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -50,7 +50,9 @@ export function createApp(deps: AppDeps): App {
   const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
-  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
+  // A socket message past MAX_SOCKET_MESSAGE_BYTES closes that socket (engine.io, both engines): the
+  // largest accepted message bounds the work one event can cost.
+  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'], maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES });
   // Several instances: pushes reach sockets on every instance through Redis sharded pub/sub
   // (Redis 7): a date's, a user's or a queue's pushes go only to instances with members of that
   // room. Sockets' own rooms share the main channel (nothing pushes to one socket id across

@@ -4,7 +4,10 @@ import type { Logger } from '../logger';
 import type { Tokens } from '../tokens';
 import { failure, type Command, type CommandRunner } from './command';
 
+/** PROTOCOL.md: an HTTP body past this is 413, not read further. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** PROTOCOL.md: a Socket.IO message past this closes its socket. */
+export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024;
 
 /** Engine-neutral request: the uWS and node:http engines both produce this. */
 export interface HttpRequest {

@@ -69,6 +69,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
         const reply = (r: Reply) => ack?.(r);
         if (!bucket.take()) {
+          metrics.rejected.inc({ code: 'RATE_LIMITED' });
           reply({ ok: false, error: toErrorBody(new AppError('RATE_LIMITED', 'too many commands; slow down')) });
           return;
         }
@@ -82,6 +83,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
     socket.onAny((event: string, ...args: unknown[]) => {
       if (commands.has(event) && !commands.get(event)?.httpOnly) return;
       const ack = args[args.length - 1];
+      metrics.rejected.inc({ code: 'NOT_FOUND' });
       if (typeof ack === 'function') {
         (ack as Ack)({ ok: false, error: toErrorBody(new AppError('NOT_FOUND', `unknown event ${String(event).slice(0, 64)}`)) });
       }
