@@ -20,6 +20,7 @@ import { createQueueModule } from './modules/queue';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
+import { bearerOf, sameSecret } from './handlers/http-guards';
 import { createSeatModule, type SeatModule } from './modules/seats';
 
 export interface AppDeps {
@@ -36,6 +37,8 @@ export interface App {
   io: AppServer;
   services: Services;
   seats: SeatModule;
+  /** Every command by name (its schema is `validate.schema`): the fuzz suite generates from them. */
+  commands: ReadonlyMap<string, Command>;
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
   close(): Promise<void>;
@@ -84,10 +87,20 @@ export function createApp(deps: AppDeps): App {
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
-    ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
+    [
+      '/metrics',
+      async (req) => {
+        // METRICS_TOKEN set: /metrics (internals of this instance) needs it as a bearer token.
+        if (config.metricsToken && !sameSecret(bearerOf(req.headers['authorization']), config.metricsToken)) {
+          metrics.rejected.inc({ code: 'UNAUTHORIZED' });
+          return json(401, { error: { code: 'UNAUTHORIZED', message: 'metrics token required' } });
+        }
+        return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
+      },
+    ],
     ...staticFiles(),
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
+  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, metrics, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   return {
@@ -95,6 +108,7 @@ export function createApp(deps: AppDeps): App {
     io,
     services,
     seats,
+    commands,
     async listen(port = config.port, host = config.host) {
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');

@@ -7,7 +7,7 @@ import { openDatabase, type Database } from '../../src/models/database';
 import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
 
 export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789';
-export const ADMIN_TOKEN = 'test-admin-token';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface TestServer {
   url: string;
