@@ -1,7 +1,8 @@
 /**
  * The event-loop cost of the worst accepted input: a socket message as large as the
  * server accepts, made of extra properties (one validation error each), sent five times
- * while another client polls /health. Prints the ack time, ack size and worst /health time.
+ * while this process polls /health. Prints the ack times, the ack size, the worst /health time
+ * and the server's own worst event-loop delay over the five (prom-client's lag histogram).
  *
  *   npx tsx bench/hostile-input.ts [sourceRoot] [messageBytes]
  *
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
       length += `"p${i}":0,`.length;
     }
     const size = JSON.stringify(['wallet:get', payload]).length;
+    // prom-client resets its event-loop histogram at each scrape: this one starts the window.
+    const lagMax = async () => Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN) * 1000;
+    await lagMax();
     let worstHealth = 0;
     let polling = true;
     const poller = (async () => {
@@ -65,10 +69,11 @@ async function main(): Promise<void> {
     }
     polling = false;
     await poller;
+    const serverLag = await lagMax();
     const connected = socket.connected;
     socket.close();
     console.log(
-      `hostile-input root=${root} message=${size} B: ack ${acks.map((a) => a.toFixed(1)).join(' / ')} ms, ack ${ackBytes} B, connected=${connected}, worst /health ${worstHealth.toFixed(1)} ms`,
+      `hostile-input root=${root} message=${size} B: ack ${acks.map((a) => a.toFixed(1)).join(' / ')} ms, ack ${ackBytes} B, connected=${connected}, worst /health ${worstHealth.toFixed(1)} ms (this process), server event-loop lag max ${serverLag.toFixed(1)} ms`,
     );
   } finally {
     child.kill('SIGTERM');
