@@ -1,5 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http, { STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { SECURITY_HEADERS } from '../handlers/http-guards';
 import type { AppServer } from '../handlers/socket';
 import { MAX_BODY_BYTES, type HttpResponse } from '../handlers/http';
 import type { Engine, RequestHandler } from './engine';
@@ -53,6 +54,7 @@ export function createNodeEngine(io: AppServer, handle: RequestHandler): Engine 
       req.on('error', () => res.destroy());
     },
   );
+  server.on('clientError', answerClientError);
   io.attach(server);
   return {
     name: 'node',
@@ -69,4 +71,22 @@ export function createNodeEngine(io: AppServer, handle: RequestHandler): Engine 
       server.closeIdleConnections();
     },
   };
+}
+
+/**
+ * Requests node's parser refuses never reach the handler; node's own answer is an empty
+ * body. They get the error shape: headers past node's 16 KiB `431`, anything unparsable
+ * `400`, both `VALIDATION_FAILED`; a timed-out or reset connection is just closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || !err.code?.startsWith('HPE_')) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message = status === 431 ? 'request headers too large' : 'malformed HTTP request';
+  const body = JSON.stringify({ error: { code: 'VALIDATION_FAILED', message } });
+  const headers = { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
 }

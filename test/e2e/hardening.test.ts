@@ -124,6 +124,17 @@ describe('HTTP bodies and methods', () => {
     expectHttpError(await http(server, 'GET', '/no/such/path'), 404, 'NOT_FOUND');
   });
 
+  it('answers headers too large for the engine, and a request that does not parse, in the error shape or by closing', async () => {
+    const huge = await rawRequest(`GET /concerts HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`);
+    const garbage = await rawRequest('NOT HTTP AT ALL\r\n\r\n');
+    for (const { response } of [huge, garbage]) {
+      // uWebSockets.js closes such connections without a word; node:http answers 431 / 400 with the error shape.
+      if (response === '') continue;
+      expect(response).toMatch(/^HTTP\/1\.1 4\d\d /);
+      if (process.env['WS_ENGINE'] === 'node') expect(response).toMatch(/"code":"VALIDATION_FAILED"/);
+    }
+  });
+
   it('answers malformed percent-encoding 400 VALIDATION_FAILED, without a token', async () => {
     expectHttpError(await http(server, 'POST', '/reservations/%ZZ/cancel'), 400, 'VALIDATION_FAILED');
     expectHttpError(await http(server, 'GET', '/concerts/%E0%A4%A/dates'), 400, 'VALIDATION_FAILED');
