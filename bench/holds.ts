@@ -23,7 +23,7 @@ const CLIENTS = arg('clients', 200);
 const SECONDS = arg('seconds', 10);
 const SEATS = arg('seats', 100_000);
 const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN = 'bench-admin';
+const ADMIN = 'bench-admin-token-0123456789';
 
 async function main() {
   const rows: Record<string, string | number>[] = [];
@@ -56,7 +56,7 @@ function startServer(port: number, db: string, maxBatch: number): ChildProcess {
       ...process.env,
       PORT: String(port),
       DATABASE_URL: url.toString(),
-      JWT_SECRET: 'bench-secret',
+      JWT_SECRET: 'bench-secret-0123456789-0123456789-abcdef',
       ADMIN_TOKEN: ADMIN,
       SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',

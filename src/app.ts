@@ -8,7 +8,7 @@ import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
 import { Budgets } from './handlers/budgets';
 import { ClientIp } from './handlers/client-ip';
-import { HttpApi, json, type RawHandler } from './handlers/http';
+import { HttpApi, MAX_SOCKET_MESSAGE_BYTES, json, type RawHandler } from './handlers/http';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -22,6 +22,7 @@ import { createQueueModule } from './modules/queue';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
+import { bearerOf, sameSecret } from './handlers/http-guards';
 import { createSeatModule, type SeatModule } from './modules/seats';
 
 export interface AppDeps {
@@ -38,6 +39,8 @@ export interface App {
   io: AppServer;
   services: Services;
   seats: SeatModule;
+  /** Every command by name (its schema is `validate.schema`): the fuzz suite generates from them. */
+  commands: ReadonlyMap<string, Command>;
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
   close(): Promise<void>;
@@ -52,7 +55,9 @@ export function createApp(deps: AppDeps): App {
   const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
-  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
+  // A socket message past MAX_SOCKET_MESSAGE_BYTES closes that socket (engine.io, both engines): the
+  // largest accepted message bounds the work one event can cost.
+  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'], maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES });
   // Several instances: pushes reach sockets on every instance through Redis sharded pub/sub
   // (Redis 7): a date's, a user's or a queue's pushes go only to instances with members of that
   // room. Sockets' own rooms share the main channel (nothing pushes to one socket id across
@@ -86,10 +91,20 @@ export function createApp(deps: AppDeps): App {
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
-    ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
+    [
+      '/metrics',
+      async (req) => {
+        // METRICS_TOKEN set: /metrics (internals of this instance) needs it as a bearer token.
+        if (config.metricsToken && !sameSecret(bearerOf(req.headers['authorization']), config.metricsToken)) {
+          metrics.rejected.inc({ code: 'UNAUTHORIZED' });
+          return json(401, { error: { code: 'UNAUTHORIZED', message: 'metrics token required' } });
+        }
+        return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
+      },
+    ],
     ...staticFiles(),
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, clientIp, log, raw });
+  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, clientIp, log, metrics, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   return {
@@ -97,6 +112,7 @@ export function createApp(deps: AppDeps): App {
     io,
     services,
     seats,
+    commands,
     async listen(port = config.port, host = config.host) {
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');

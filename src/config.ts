@@ -17,6 +17,8 @@ export interface Config {
   jwtPublicKey?: string;
   allowSignup: boolean;
   adminToken?: string;
+  /** Bearer token for /metrics; unset: /metrics is open. */
+  metricsToken?: string;
   holdTtlSeconds: number;
   maxSeatsPerUser: number;
   queueAdmitIntervalMs: number;
@@ -82,6 +84,17 @@ function str(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** HS256 keys shorter than the hash are guessable offline from one token. */
+export const MIN_JWT_SECRET_BYTES = 32;
+export const MIN_ADMIN_TOKEN_CHARS = 24;
+
+/** A secret too short to resist guessing stops the start rather than protecting nothing. */
+function secret(env: Env, name: string, min: number, unit: string, size: (s: string) => number): string | undefined {
+  const value = str(env, name);
+  if (value !== undefined && size(value) < min) throw new ConfigError(`${name} must be at least ${min} ${unit}, got ${size(value)}`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const wsEngine = str(env, 'WS_ENGINE') ?? 'auto';
   if (wsEngine !== 'uws' && wsEngine !== 'node' && wsEngine !== 'auto') {
@@ -97,10 +110,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'tix:',
     dataDir: str(env, 'DATA_DIR') ?? 'data',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
-    jwtSecret: str(env, 'JWT_SECRET'),
+    jwtSecret: secret(env, 'JWT_SECRET', MIN_JWT_SECRET_BYTES, 'bytes', (s) => Buffer.byteLength(s)),
     jwtPublicKey: str(env, 'JWT_PUBLIC_KEY'),
     allowSignup: bool(env, 'ALLOW_SIGNUP', true) ?? true,
-    adminToken: str(env, 'ADMIN_TOKEN'),
+    adminToken: secret(env, 'ADMIN_TOKEN', MIN_ADMIN_TOKEN_CHARS, 'characters', (s) => [...s].length),
+    metricsToken: str(env, 'METRICS_TOKEN'),
     holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 300, 1),
     maxSeatsPerUser: int(env, 'MAX_SEATS_PER_USER', 4, 1, 1000),
     queueAdmitIntervalMs: int(env, 'QUEUE_ADMIT_INTERVAL_MS', 1000, 10),

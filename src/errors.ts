@@ -38,13 +38,15 @@ export class AppError extends Error {
   }
 }
 
+/** PROTOCOL.md: no error reply is larger than this, whatever the input. */
+export const MAX_ERROR_BYTES = 4096;
+
 export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof AppError) {
-    return err.details === undefined
-      ? { code: err.code, message: err.message }
-      : { code: err.code, message: err.message, details: err.details };
-  }
-  return { code: 'INTERNAL', message: 'internal error' };
+  if (!(err instanceof AppError)) return { code: 'INTERNAL', message: 'internal error' };
+  const body: ErrorBody = err.details === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, details: err.details };
+  // The last guard: a message or details built from a hostile input never makes a large reply.
+  if (Buffer.byteLength(JSON.stringify(body)) <= MAX_ERROR_BYTES - 64) return body;
+  return { code: err.code, message: err.message.slice(0, 512) };
 }
 
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);

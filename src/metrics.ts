@@ -59,6 +59,12 @@ export function createMetrics() {
       help: 'Date-room leases this instance found taken over at renewal (it was paused or cut off)',
       registers: [registry],
     }),
+    rejected: new Counter({
+      name: 'tix_rejected_total',
+      help: 'Requests and commands answered with an error code other than INTERNAL (logged at debug only)',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
     holdsExpired: new Counter({ name: 'tix_holds_expired_total', help: 'Holds released by their timer', registers: [registry] }),
     queueAdmitted: new Counter({ name: 'tix_queue_admitted_total', help: 'Users admitted from waiting rooms', registers: [registry] }),
     queueTickDuration: new Histogram({

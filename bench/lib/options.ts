@@ -58,7 +58,7 @@ export interface LoadOptions {
 }
 
 export const DEFAULTS: LoadOptions = {
-  adminToken: 'loadtest-admin-token',
+  adminToken: 'loadtest-admin-token-0123456789',
   buyers: 500,
   workers: 0,
   perWorker: 6000,

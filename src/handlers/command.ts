@@ -73,7 +73,7 @@ export class CommandRunner {
       outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
     } catch (err) {
       // The child logger only where something is logged: not on every successful command.
-      outcome = failure(err, this.log.child({ command: command.name, userId: ctx.userId || undefined }));
+      outcome = failure(err, this.log.child({ command: command.name, userId: ctx.userId || undefined }), this.metrics);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.commandDuration.observe({ command: command.name, outcome: outcome.ok ? 'ok' : outcome.error.code }, seconds);
@@ -81,19 +81,32 @@ export class CommandRunner {
   }
 }
 
-export function failure(err: unknown, log: Logger): Outcome & { ok: false } {
+/**
+ * Rejections are the client's doing and an attacker controls their rate: counted in
+ * `tix_rejected_total` and logged at debug only. Errors stay at error with their cause.
+ */
+export function failure(err: unknown, log: Logger, metrics?: Pick<Metrics, 'rejected'>): Outcome & { ok: false } {
   if (err instanceof AppError) {
-    log.info({ code: err.code }, err.message);
+    metrics?.rejected.inc({ code: err.code });
+    log.debug({ code: err.code }, err.message);
     return { ok: false, error: toErrorBody(err), retryAfter: err.retryAfter };
   }
   log.error({ err }, 'command failed');
   return { ok: false, error: toErrorBody(err) };
 }
 
+/** PROTOCOL.md: at most this many failing paths, whatever the input. */
+export const MAX_VALIDATION_ERRORS = 10;
+// Paths and property names come from the input: cut so that ten of them stay well under 4 KB.
+const MAX_PATH_CHARS = 120;
+const clip = (s: string) => (s.length > MAX_PATH_CHARS ? `${s.slice(0, MAX_PATH_CHARS)}…` : s);
+
 export function validationError(validate: ValidateFunction): AppError {
-  const errors = (validate.errors ?? []).map((e) => ({
-    path: e.instancePath === '' ? (e.params['missingProperty'] ? `/${String(e.params['missingProperty'])}` : '/') : e.instancePath,
-    message: e.keyword === 'additionalProperties' ? `unexpected property ${String(e.params['additionalProperty'])}` : (e.message ?? 'invalid'),
+  const all = validate.errors ?? [];
+  const errors = all.slice(0, MAX_VALIDATION_ERRORS).map((e) => ({
+    path: clip(e.instancePath === '' ? (e.params['missingProperty'] ? `/${String(e.params['missingProperty'])}` : '/') : e.instancePath),
+    message: clip(e.keyword === 'additionalProperties' ? `unexpected property ${String(e.params['additionalProperty'])}` : (e.message ?? 'invalid')),
   }));
-  return new AppError('VALIDATION_FAILED', 'request does not match its schema', { errors });
+  const omitted = all.length - errors.length;
+  return new AppError('VALIDATION_FAILED', 'request does not match its schema', omitted > 0 ? { errors, omitted } : { errors });
 }

@@ -1,11 +1,15 @@
-import { timingSafeEqual } from 'node:crypto';
 import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import type { Tokens } from '../tokens';
 import type { ClientIp } from './client-ip';
 import { failure, type Command, type CommandRunner } from './command';
+import { AdminGuard, SECURITY_HEADERS, bearerOf, decodeSegment, requireJson } from './http-guards';
 
+/** PROTOCOL.md: an HTTP body past this is 413, not read further. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** PROTOCOL.md: a Socket.IO message past this closes its socket. */
+export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024;
 
 /** Engine-neutral request: the uWS and node:http engines both produce this. */
 export interface HttpRequest {
@@ -15,8 +19,8 @@ export interface HttpRequest {
   body: Buffer;
   /** The body went past MAX_BODY_BYTES and was not read. */
   tooLarge?: boolean;
-  /** The TCP peer's address. */
-  remoteAddress: string;
+  /** The peer's address (per-IP budgets). */
+  ip?: string;
 }
 
 export interface HttpResponse {
@@ -73,6 +77,7 @@ export interface HttpApiOptions {
   adminToken?: string;
   clientIp: ClientIp;
   log: Logger;
+  metrics: Pick<Metrics, 'rejected'>;
   /** Routes outside the command table (health, metrics, static files), by exact path. */
   raw: Map<string, RawHandler>;
 }
@@ -81,13 +86,16 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
 }
 
-function errorResponse(error: ErrorBody, retryAfter?: number, status: number = HTTP_STATUS[error.code]): HttpResponse {
-  return json(status, { error }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
+function errorResponse(error: ErrorBody, retryAfter?: number, status: number = HTTP_STATUS[error.code], headers: Record<string, string> = {}): HttpResponse {
+  return json(status, { error }, retryAfter === undefined ? headers : { ...headers, 'retry-after': String(retryAfter) });
 }
+
+const shown = (path: string) => (path.length > 100 ? `${path.slice(0, 100)}…` : path);
 
 /** Routes an engine-neutral request to its command; never throws, never leaks a stack trace. */
 export class HttpApi {
   private readonly routes: { method: string; segments: string[]; route: Route; command: Command }[];
+  private readonly admin?: AdminGuard;
 
   constructor(
     private readonly options: HttpApiOptions,
@@ -98,63 +106,90 @@ export class HttpApi {
       if (!command) throw new Error(`route ${route.method} ${route.path} names the unknown command ${route.command}`);
       return { method: route.method, segments: route.path.split('/').slice(1), route, command };
     });
+    if (options.adminToken) this.admin = new AdminGuard(options.adminToken);
   }
 
+  /** Every answer carries the security headers; API answers are never cached (static files set their own). */
   async handle(req: HttpRequest): Promise<HttpResponse> {
+    let res: HttpResponse;
     try {
-      return await this.dispatch(req);
+      res = await this.dispatch(req);
     } catch (err) {
-      const { error, retryAfter } = failure(err, this.options.log);
-      return errorResponse(error, retryAfter);
+      const { error, retryAfter } = failure(err, this.options.log, this.options.metrics);
+      res = errorResponse(error, retryAfter, HTTP_STATUS[error.code], error.code === 'METHOD_NOT_ALLOWED' ? { allow: allowOf(err) } : {});
     }
+    return { ...res, headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...res.headers } };
   }
 
   private async dispatch(req: HttpRequest): Promise<HttpResponse> {
+    if (req.tooLarge) {
+      // Answered before routing or authentication: the engine stopped reading and closes the connection.
+      this.options.metrics.rejected.inc({ code: 'VALIDATION_FAILED' });
+      return errorResponse({ code: 'VALIDATION_FAILED', message: `request body exceeds ${MAX_BODY_BYTES} bytes` }, undefined, 413, { connection: 'close' });
+    }
     const path = req.url.split('?')[0] ?? '/';
     const raw = this.options.raw.get(path);
-    if (raw && (req.method === 'GET' || req.method === 'HEAD')) return raw(req);
+    if (raw) {
+      if (req.method === 'GET' || req.method === 'HEAD') return raw(req);
+      throw methodNotAllowed(['GET', 'HEAD']);
+    }
     const match = this.match(req.method, path);
-    if (!match) throw notFound(`route ${req.method} ${path}`);
-    if (req.tooLarge) {
-      return errorResponse({ code: 'VALIDATION_FAILED', message: `request body exceeds ${MAX_BODY_BYTES} bytes` }, undefined, 413);
+    if (!match) {
+      const allowed = this.routes.filter((r) => r.method !== req.method && this.matchOne(r.segments, path)).map((r) => r.method);
+      if (allowed.length > 0) throw methodNotAllowed(allowed);
+      throw notFound(`route ${req.method} ${shown(path)}`);
     }
     const { command, route, params } = match;
-    const userId = this.authenticate(command, req.headers['authorization']);
+    if (req.body.length > 0) requireJson(req.headers['content-type']);
+    const userId = await this.authenticate(command, req);
     const body = parseBody(req.body);
     const query = Object.fromEntries([...new URLSearchParams(req.url.split('?')[1] ?? '')].map(([k, v]) => [k, numberOrText(v)]));
     const input = route.input ? route.input({ params, query, body, headers: req.headers }) : body;
-    const ip = this.options.clientIp.of(req.remoteAddress, req.headers['x-forwarded-for']);
+    const ip = this.options.clientIp.of(req.ip, req.headers['x-forwarded-for']);
     const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId, ip });
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
   }
 
   private match(method: string, path: string) {
-    const parts = path.split('/').slice(1);
-    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
     for (const r of this.routes) {
-      if (r.method !== method || r.segments.length !== parts.length) continue;
-      const params: Record<string, number | string> = {};
-      const ok = r.segments.every((segment, i) => {
-        const part = parts[i] ?? '';
-        if (!segment.startsWith(':')) return segment === part;
-        params[segment.slice(1)] = numberOrText(decodeURIComponent(part));
-        return true;
-      });
-      if (ok) return { command: r.command, route: r.route, params };
+      if (r.method !== method) continue;
+      const params = this.matchOne(r.segments, path);
+      if (params) return { command: r.command, route: r.route, params };
     }
     return undefined;
   }
 
-  private authenticate(command: Command, authorization: string | undefined): number {
+  /** The route's parameters when the path fits its segments, else undefined. */
+  private matchOne(segments: string[], path: string): Record<string, number | string> | undefined {
+    const parts = path.split('/').slice(1);
+    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    if (segments.length !== parts.length) return undefined;
+    const params: Record<string, number | string> = {};
+    const ok = segments.every((segment, i) => {
+      const part = parts[i] ?? '';
+      if (!segment.startsWith(':')) return segment === part;
+      params[segment.slice(1)] = /^\d{1,15}$/.test(part) ? Number(part) : decodeSegment(part);
+      return true;
+    });
+    return ok ? params : undefined;
+  }
+
+  private async authenticate(command: Command, req: HttpRequest): Promise<number> {
     if (command.auth === 'none') return 0;
-    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    if (command.auth === 'user') return this.options.tokens.verifyUser(bearer);
-    const admin = this.options.adminToken;
-    if (!admin) throw notFound('admin API (ADMIN_TOKEN is not set)');
-    if (!bearer || !safeEqual(bearer, admin)) throw new AppError('UNAUTHORIZED', 'admin token required');
+    const authorization = req.headers['authorization'];
+    if (command.auth === 'user') return this.options.tokens.verifyUser(bearerOf(authorization));
+    if (!this.admin) throw notFound('admin API (ADMIN_TOKEN is not set)');
+    await this.admin.check(req.ip ?? 'unknown', authorization);
     return 0;
   }
 }
+
+function methodNotAllowed(methods: string[]): AppError {
+  const allow = [...new Set(methods)].join(', ');
+  return new AppError('METHOD_NOT_ALLOWED', `this path answers ${allow}`, { allow });
+}
+
+const allowOf = (err: unknown): string => (err instanceof AppError && typeof err.details?.['allow'] === 'string' ? err.details['allow'] : '');
 
 function parseBody(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
@@ -175,11 +210,5 @@ const numberOrText = (value: string): number | string => (/^\d{1,15}$/.test(valu
 
 function dropUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 

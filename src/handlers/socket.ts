@@ -82,6 +82,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
     socket.onAny((event: string, ...args: unknown[]) => {
       if (commands.has(event) && !commands.get(event)?.httpOnly) return;
       const ack = args[args.length - 1];
+      metrics.rejected.inc({ code: 'NOT_FOUND' });
       if (typeof ack === 'function') {
         (ack as Ack)({ ok: false, error: toErrorBody(new AppError('NOT_FOUND', `unknown event ${String(event).slice(0, 64)}`)) });
       }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RawHandler } from './http';
@@ -35,7 +36,11 @@ export function staticFiles(root = path.resolve(__dirname, '..', '..', 'public')
       const body = readFileSync(file);
       const type = TYPES[path.extname(name)] ?? 'application/octet-stream';
       const urlPath = `/${path.relative(root, file).split(path.sep).join('/')}`;
-      const handler: RawHandler = () => ({ status: 200, headers: { 'content-type': type, 'cache-control': 'no-cache' }, body });
+      // File names carry no hash: browsers revalidate each time (no-cache) and get 304 while the ETag holds.
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      const headers = { 'content-type': type, 'cache-control': 'no-cache', etag };
+      const handler: RawHandler = (req) =>
+        req.headers['if-none-match']?.split(/\s*,\s*/).includes(etag) ? { status: 304, headers: { 'cache-control': 'no-cache', etag }, body: '' } : { status: 200, headers, body };
       entries.push([urlPath, handler]);
       if (urlPath === '/index.html') entries.push(['/', handler]);
     }

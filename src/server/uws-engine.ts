@@ -9,6 +9,8 @@ interface UwsModule {
   App(): TemplatedApp;
   us_listen_socket_close(socket: us_listen_socket): void;
   us_socket_local_port(socket: us_listen_socket): number;
+  /** Undocumented: `silent` stops the `uWebSockets: 20` header on every answer. */
+  _cfg?(key: string): void;
 }
 
 /**
@@ -50,6 +52,8 @@ function packageVersion(name: string): string {
 const firstLine = (err: unknown) => String(err instanceof Error ? err.message : err).split('\n')[0];
 
 export function createUwsEngine(uws: UwsModule, description: string, io: AppServer, handle: RequestHandler): Engine {
+  // No engine or version header: it only tells an attacker what to try.
+  uws._cfg?.('silent');
   const app = uws.App();
   io.attachApp(app);
   let listenSocket: us_listen_socket | undefined;
@@ -62,36 +66,47 @@ export function createUwsEngine(uws: UwsModule, description: string, io: AppServ
     req.forEach((key, value) => {
       headers[key] = value;
     });
-    // Readable only now: uWS invalidates `res`'s peer once the handler returns.
-    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    // Read before any await: uWS invalidates the request object when this callback returns.
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = Number(headers['content-length'] ?? 0) > MAX_BODY_BYTES;
-    const respond = () => {
-      void handle({ method, url, headers, body: Buffer.concat(chunks), tooLarge, remoteAddress }).then((r) => {
+    let answered = false;
+    const respond = (tooLarge: boolean) => {
+      if (answered) return;
+      answered = true;
+      void handle({ method, url, headers, body: Buffer.concat(chunks), tooLarge, ip }).then((r) => {
         if (aborted) return;
         res.cork(() => {
           res.writeStatus(`${r.status} ${STATUS_CODES[r.status] ?? ''}`);
           for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
-          if (method === 'HEAD') res.endWithoutBody();
-          else res.end(r.body);
+          // Past the limit nothing more is read: answer and close the connection with the rest of the body.
+          if (method === 'HEAD') res.endWithoutBody(undefined, tooLarge);
+          else res.end(r.body, tooLarge);
         });
       });
     };
-    if (tooLarge || method === 'GET' || method === 'HEAD') {
-      respond();
+    if (Number(headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      respond(true);
+      return;
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      respond(false);
       return;
     }
     res.onData((chunk, isLast) => {
+      if (answered) return;
       size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        respond(true);
+        return;
+      }
       // uWS reuses the chunk's memory after this callback returns: copy it.
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(Buffer.from(new Uint8Array(chunk)));
-      if (isLast) respond();
+      chunks.push(Buffer.from(new Uint8Array(chunk)));
+      if (isLast) respond(false);
     });
   });
 

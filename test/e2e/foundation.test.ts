@@ -195,7 +195,7 @@ describe('bad input never crashes anything', () => {
   });
 
   it('answers a non-object JSON body with 400', async () => {
-    expect((await http(server, 'POST', '/users', { raw: '[1,2]' })).status).toBe(400);
+    expect((await http(server, 'POST', '/users', { raw: '[1,2]', headers: { 'content-type': 'application/json' } })).status).toBe(400);
   });
 
   it('answers an oversized body with 413 and no stack trace', async () => {

@@ -7,13 +7,13 @@ import { openDatabase, type Database } from '../../src/models/database';
 import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
 
 export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789';
-export const ADMIN_TOKEN = 'test-admin-token';
 /**
  * Tests drive hundreds of commands per user and sign up hundreds of users from
  * one address: every test server runs with these unless its file sets the real
  * limits (test/e2e/budgets.test.ts).
  */
 export const LIFTED_LIMITS = { RATE_LIMIT_PER_USER: '1000000', RATE_LIMIT_PER_IP: '1000000', MAX_SOCKETS_PER_USER: '1000' };
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface TestServer {
   url: string;

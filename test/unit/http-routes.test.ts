@@ -7,7 +7,8 @@ import { createMetrics } from '../../src/metrics';
 import { Tokens } from '../../src/tokens';
 
 const log = createLogger('silent');
-const runner = new CommandRunner(log, createMetrics());
+const metrics = createMetrics();
+const runner = new CommandRunner(log, metrics);
 const tokens = new Tokens('a-test-secret-that-is-long-enough-0123456789');
 const validate = compile(object({}));
 
@@ -18,15 +19,15 @@ function commandsNamed(names: string[]): Map<string, Command> {
 describe('the HTTP route table', () => {
   it('refuses to start when a route names a command nobody declared', () => {
     const commands = commandsNamed(['concerts:list']);
-    expect(() => new HttpApi({ commands, runner, tokens, log, raw: new Map(), clientIp: new ClientIp(undefined) }, [{ method: 'GET', path: '/concerts', command: 'concerts:lsit' }])).toThrow(
+    expect(() => new HttpApi({ commands, runner, tokens, log, metrics, raw: new Map(), clientIp: new ClientIp(undefined) }, [{ method: 'GET', path: '/concerts', command: 'concerts:lsit' }])).toThrow(
       'route GET /concerts names the unknown command concerts:lsit',
     );
   });
 
   it('builds when every route of the protocol names a declared command, and routes to it', async () => {
     const commands = commandsNamed([...new Set(ROUTES.map((r) => r.command))]);
-    const api = new HttpApi({ commands, runner, tokens, log, raw: new Map(), clientIp: new ClientIp(undefined) });
-    const res = await api.handle({ method: 'GET', url: '/concerts', headers: {}, body: Buffer.alloc(0), remoteAddress: '127.0.0.1' });
+    const api = new HttpApi({ commands, runner, tokens, log, metrics, raw: new Map(), clientIp: new ClientIp(undefined) });
+    const res = await api.handle({ method: 'GET', url: '/concerts', headers: {}, body: Buffer.alloc(0) });
     expect(res.status).toBe(200);
     expect(JSON.parse(String(res.body))).toEqual({ name: 'concerts:list' });
   });
