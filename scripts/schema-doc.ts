@@ -8,6 +8,9 @@
  *   npm run docs:schema                      scratch database on the local PostgreSQL
  *   npm run docs:schema -- postgres://u@h/db the same, on that server (any database there)
  *
+ * Without an argument the server is TEST_PG_ADMIN_URL's, else 127.0.0.1:5432 as
+ * user postgres: the one the tests use.
+ *
  * The script creates a scratch database on the server, migrates it with the
  * server's own migrations, writes the file and drops the database again.
  */
@@ -236,7 +239,7 @@ async function main(serverUrl: string): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv[2] ?? process.env['SCHEMA_DOC_PG_URL'] ?? DEFAULT_SERVER).catch((err: unknown) => {
+  main(process.argv[2] ?? process.env['TEST_PG_ADMIN_URL'] ?? DEFAULT_SERVER).catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
