@@ -20,6 +20,8 @@ export interface DiagramResult {
   title: string;
   type?: string;
   error?: string;
+  /** The diagram's text, for callers that render it (the Chromium check in the test). */
+  source: string;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +48,7 @@ export async function checkFiles(files: string[]): Promise<DiagramResult[]> {
   const results: DiagramResult[] = [];
   for (const file of files) {
     for (const block of mermaidBlocks(readFileSync(path.resolve(ROOT, file), 'utf8'))) {
-      const result: DiagramResult = { file, line: block.line, title: block.heading };
+      const result: DiagramResult = { file, line: block.line, title: block.heading, source: block.source };
       try {
         // suppressErrors off: a diagram that does not parse rejects with the parser's message.
         const parsed = await mermaid.parse(block.source);

@@ -3,11 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser';
 
 /**
  * Every Mermaid diagram in README.md and docs/ parses with mermaid's own
  * parser (scripts/check-diagrams.mts, run as its own ES-module process: the
- * mermaid package is ESM only), and docs/flows.md has the flows it promises.
+ * mermaid package is ESM only) and renders to SVG in headless Chromium, the
+ * way a browser shows it; docs/flows.md has the flows it promises.
  */
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -41,6 +44,7 @@ interface DiagramResult {
   title: string;
   type?: string;
   error?: string;
+  source: string;
 }
 
 /** Runs the checker; it exits 1 when a diagram fails, which is an answer here, not an error. */
@@ -66,6 +70,33 @@ describe('Mermaid diagrams in the docs', () => {
     expect(results.filter((r) => r.error !== undefined)).toEqual([]);
   });
 
+  it('every diagram renders to SVG in headless Chromium (mermaid.min.js from node_modules)', async () => {
+    let browser: Browser | undefined;
+    try {
+      browser = await launchBrowser();
+      const page = await browser.newPage();
+      await page.setContent('<!doctype html><html><body></body></html>');
+      await page.addScriptTag({ path: require.resolve('mermaid/dist/mermaid.min.js') });
+      const rendered = await page.evaluate(async (sources: string[]) => {
+        const { mermaid } = globalThis as unknown as { mermaid: { initialize(c: object): void; render(id: string, text: string): Promise<{ svg: string }> } };
+        mermaid.initialize({ startOnLoad: false });
+        const out: string[] = [];
+        for (const [i, source] of sources.entries()) {
+          try {
+            const { svg } = await mermaid.render(`diagram-${i}`, source);
+            out.push(svg.startsWith('<svg') && !svg.includes('Syntax error') ? 'svg' : `not an SVG: ${svg.slice(0, 200)}`);
+          } catch (err) {
+            out.push(`render failed: ${String(err)}`);
+          }
+        }
+        return out;
+      }, results.map((r) => r.source));
+      expect(results.map((r, i) => `${r.file}:${r.line} ${rendered[i] ?? 'missing'}`)).toEqual(results.map((r) => `${r.file}:${r.line} svg`));
+    } finally {
+      await browser?.close();
+    }
+  });
+
   it('docs/flows.md has one sequence diagram per flow, in the listed order', () => {
     const flows = results.filter((r) => r.file === path.join('docs', 'flows.md'));
     expect(flows.map((r) => [r.title, r.type])).toEqual(FLOWS.map((title) => [title, 'sequence']));
@@ -89,7 +120,7 @@ describe('Mermaid diagrams in the docs', () => {
       writeFileSync(file, ['# Broken', '', '```mermaid', 'sequenceDiagram', '    A->>B: one; two', '```', ''].join('\n'));
       const { code, results: broken } = await check([file]);
       expect(code).toBe(1);
-      expect(broken).toEqual([{ file, line: 3, title: 'Broken', error: expect.stringContaining('Parse error on line 2') }]);
+      expect(broken).toEqual([{ file, line: 3, title: 'Broken', source: 'sequenceDiagram\n    A->>B: one; two', error: expect.stringContaining('Parse error on line 2') }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
