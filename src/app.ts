@@ -6,7 +6,8 @@ import type { Logger } from './logger';
 import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
-import { HttpApi, json, type RawHandler } from './handlers/http';
+import { HttpApi, json, ROUTES, type RawHandler } from './handlers/http';
+import { apiDocs } from './handlers/api-docs';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -36,6 +37,8 @@ export interface App {
   io: AppServer;
   services: Services;
   seats: SeatModule;
+  /** Every mounted command by name: what REST, Socket.IO and the generated specs expose. */
+  commands: ReadonlyMap<string, Command>;
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
   close(): Promise<void>;
@@ -84,6 +87,7 @@ export function createApp(deps: AppDeps): App {
     ['/health', () => health(db, redis)],
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
     ...staticFiles(),
+    ...apiDocs(ROUTES, commands).handlers,
   ]);
   const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
@@ -93,6 +97,7 @@ export function createApp(deps: AppDeps): App {
     io,
     services,
     seats,
+    commands,
     async listen(port = config.port, host = config.host) {
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
