@@ -26,10 +26,12 @@ child.stdout.on('data', (chunk) => {
   clearTimeout(timeout);
   signal('SIGTERM');
 });
-child.on('exit', (code) => {
+// Done when every process holding the pipe (npm, its shell, the server) has exited, so the next
+// run does not find the port still held by a server that is shutting down.
+child.stdout.on('close', () => {
   clearTimeout(timeout);
   if (!listening) {
-    console.error(`exited with ${code} before listening`);
+    console.error(`exited with ${child.exitCode} before listening`);
     process.exitCode = 1;
   }
 });
