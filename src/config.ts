@@ -25,6 +25,8 @@ export interface Config {
   queueActiveTtlSeconds: number;
   queueIdleTimeoutSeconds: number;
   queueMaxWaiting: number;
+  /** Default of a concert's sale `challenge`. */
+  queueChallenge: 'off' | 'pow';
   walletMaxCharge: number;
   walletMaxBalance: number;
   seedDemo?: boolean;
@@ -68,6 +70,12 @@ function str(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function challenge(env: Env): 'off' | 'pow' {
+  const raw = str(env, 'QUEUE_CHALLENGE') ?? 'off';
+  if (raw !== 'off' && raw !== 'pow') throw new ConfigError(`QUEUE_CHALLENGE must be off or pow, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const wsEngine = str(env, 'WS_ENGINE') ?? 'auto';
   if (wsEngine !== 'uws' && wsEngine !== 'node' && wsEngine !== 'auto') {
@@ -93,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueActiveTtlSeconds: int(env, 'QUEUE_ACTIVE_TTL_SECONDS', 600, 1),
     queueIdleTimeoutSeconds: int(env, 'QUEUE_IDLE_TIMEOUT_SECONDS', 120, 1),
     queueMaxWaiting: int(env, 'QUEUE_MAX_WAITING', 100_000, 1),
+    queueChallenge: challenge(env),
     walletMaxCharge: int(env, 'WALLET_MAX_CHARGE', 1_000_000, 1),
     walletMaxBalance: int(env, 'WALLET_MAX_BALANCE', 1_000_000_000, 1),
     seedDemo: bool(env, 'SEED_DEMO', undefined),

@@ -24,6 +24,8 @@ export interface HttpResponse {
 
 interface RouteInput {
   params: Record<string, number | string>;
+  /** The query string's parameters; digit strings as numbers, like path parameters. */
+  query: Record<string, number | string>;
   body: Record<string, unknown>;
   headers: Record<string, string | undefined>;
 }
@@ -57,6 +59,11 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/wallets/me', command: 'wallet:get' },
   { method: 'POST', path: '/payments', command: 'payment:pay', input: (r) => ({ ...r.body, ...queueTokenOf(r), ...idempotencyOf(r) }) },
   { method: 'POST', path: '/admin/concerts', command: 'admin:concerts:create' },
+  { method: 'GET', path: '/admin/concerts', command: 'admin:concerts:list' },
+  { method: 'GET', path: '/admin/concerts/:id', command: 'admin:concert:get', input: (r) => ({ concertId: r.params['id'] }) },
+  { method: 'PATCH', path: '/admin/concerts/:id/sale', command: 'admin:sale:update', input: (r) => ({ ...r.body, concertId: r.params['id'] }) },
+  { method: 'POST', path: '/admin/concerts/:id/dates', command: 'admin:dates:create', input: (r) => ({ ...r.body, concertId: r.params['id'] }) },
+  { method: 'GET', path: '/admin/audit', command: 'admin:audit', input: (r) => r.query },
 ];
 
 export type RawHandler = (req: HttpRequest) => Promise<HttpResponse> | HttpResponse;
@@ -115,7 +122,8 @@ export class HttpApi {
     const { command, route, params } = match;
     const userId = this.authenticate(command, req.headers['authorization']);
     const body = parseBody(req.body);
-    const input = route.input ? route.input({ params, body, headers: req.headers }) : body;
+    const query = parseQuery(req.url);
+    const input = route.input ? route.input({ params, query, body, headers: req.headers }) : body;
     const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId });
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
   }
@@ -129,7 +137,7 @@ export class HttpApi {
       const ok = r.segments.every((segment, i) => {
         const part = parts[i] ?? '';
         if (!segment.startsWith(':')) return segment === part;
-        params[segment.slice(1)] = /^\d{1,15}$/.test(part) ? Number(part) : decodeURIComponent(part);
+        params[segment.slice(1)] = numberOrText(decodeURIComponent(part));
         return true;
       });
       if (ok) return { command: r.command, route: r.route, params };
@@ -146,6 +154,16 @@ export class HttpApi {
     if (!bearer || !safeEqual(bearer, admin)) throw new AppError('UNAUTHORIZED', 'admin token required');
     return 0;
   }
+}
+
+const numberOrText = (value: string): number | string => (/^\d{1,15}$/.test(value) ? Number(value) : value);
+
+function parseQuery(url: string): Record<string, number | string> {
+  const at = url.indexOf('?');
+  if (at < 0) return {};
+  const query: Record<string, number | string> = {};
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) if (value !== '') query[name] = numberOrText(value);
+  return query;
 }
 
 function parseBody(body: Buffer): Record<string, unknown> {

@@ -11,9 +11,10 @@ import { MemoryQueueStore } from '../rooms/queue/memory-queue-store';
 import { groups } from '../protocol/groups';
 import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
-import { priorRate } from '../rooms/queue/queue-store';
+import { priorRate, type QueueCounts } from '../rooms/queue/queue-store';
 import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
 import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
+import type { SaleBook } from '../rooms/queue/sale-book';
 
 export interface QueueModuleDeps {
   config: Config;
@@ -23,6 +24,7 @@ export interface QueueModuleDeps {
   catalog: CatalogRepository;
   push: Push;
   io: AppServer;
+  sales: SaleBook;
   /** Set when REDIS_URL is: the Redis queue store, keys under config.redisPrefix. */
   redis?: Redis;
 }
@@ -33,6 +35,8 @@ export interface QueueModule {
   commands: Command[];
   /** Presence: connected sockets keep a user from going idle. */
   hooks: SocketHooks;
+  /** Live figures of a concert's waiting room, for the operator. */
+  counts(concertId: number): Promise<QueueCounts & { preQueued: number }>;
   /** Stop admission timers. */
   close(): Promise<void>;
 }
@@ -60,6 +64,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
       connected: (socket) => waitingRooms.connected(socket.data.userId),
       disconnected: (socket) => waitingRooms.disconnected(socket.data.userId),
     },
+    counts: async (concertId) => ({ ...(await store.counts(concertId, Date.now())), preQueued: 0 }),
     async close() {
       await started;
       await waitingRooms.close();

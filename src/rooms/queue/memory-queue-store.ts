@@ -1,11 +1,13 @@
 import type { ExpiryReason } from '../../protocol/events';
 import { TicketLine } from './ticket-line';
 import {
+  ADMITTED_WINDOW_MS,
   EXPIRED_RETENTION_MS,
   nextRate,
   secondsPerPosition,
   type EntryView,
   type JoinResult,
+  type QueueCounts,
   type QueueEntry,
   type QueueStore,
   type TickParams,
@@ -18,6 +20,9 @@ class ConcertQueue {
   tick = 0;
   lastTickAt: number | undefined;
   soldOut = false;
+  paused = false;
+  /** Admissions of the last minute: [at, count] per tick that admitted, oldest first. */
+  admits: [number, number][] = [];
   readonly entries = new Map<number, QueueEntry>();
   readonly users = new Map<number, number>();
   readonly line = new TicketLine();
@@ -143,9 +148,14 @@ export class MemoryQueueStore implements QueueStore {
       admitted.push({ ticket, userId: entry.userId, expiresAt: entry.expiresAt });
     }
 
-    if (hadWaiters) c.rate = nextRate(c.rate, admitted.length, p.now - (c.lastTickAt ?? p.now - p.intervalMs), p.intervalMs);
+    // A paused line says nothing about the admission rate: keep the one measured before.
+    if (hadWaiters && !p.paused) c.rate = nextRate(c.rate, admitted.length, p.now - (c.lastTickAt ?? p.now - p.intervalMs), p.intervalMs);
     c.lastTickAt = p.now;
-    const changed = admitted.length > 0 || left.length > 0;
+    if (admitted.length > 0) c.admits.push([p.now, admitted.length]);
+    while ((c.admits[0]?.[0] ?? p.now) <= p.now - ADMITTED_WINDOW_MS) c.admits.shift();
+    const announce = c.paused !== p.paused;
+    c.paused = p.paused;
+    const changed = admitted.length > 0 || left.length > 0 || announce;
     if (changed) c.tick++;
     this.purge(c, p.now, p.limit);
     return {
@@ -173,6 +183,13 @@ export class MemoryQueueStore implements QueueStore {
       if (count > 0) c.detached.delete(entry.ticket);
       else if (!c.detached.has(entry.ticket)) c.detached.set(entry.ticket, now);
     }
+  }
+
+  async counts(concertId: number, now: number): Promise<QueueCounts> {
+    const c = this.concerts.get(concertId);
+    if (!c) return { waiting: 0, active: 0, admittedLastMinute: 0 };
+    const admittedLastMinute = c.admits.reduce((sum, [at, n]) => (at > now - ADMITTED_WINDOW_MS ? sum + n : sum), 0);
+    return { waiting: c.line.size - c.leaving.length, active: c.active.size, admittedLastMinute };
   }
 
   async liveConcerts(): Promise<number[]> {

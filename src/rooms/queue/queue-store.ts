@@ -34,6 +34,8 @@ export interface QueueStore {
    * (or from their last command, whichever is later).
    */
   presence(userId: number, delta: 1 | -1, now: number): Promise<void>;
+  /** Live figures of the concert for the operator, from what the store keeps anyway (no scan). */
+  counts(concertId: number, now: number): Promise<QueueCounts>;
   /** Concerts that have live entries (so their tickers run somewhere). */
   liveConcerts(): Promise<number[]>;
   /** Records whether the concert is sold out; true when that changed the stored value. */
@@ -64,8 +66,17 @@ export interface EntryView extends QueueEntry {
 
 export type JoinResult = { full: false; created: boolean; entry: EntryView } | { full: true; waiting: number; secondsPerPosition: number };
 
+export interface QueueCounts {
+  /** Users in the line now (leavers not yet announced excluded). */
+  waiting: number;
+  active: number;
+  admittedLastMinute: number;
+}
+
 export interface TickParams {
   now: number;
+  /** Admissions paused by the operator (`batch` is then 0): a change of it is announced by a tick of its own. */
+  paused: boolean;
   intervalMs: number;
   batch: number;
   maxActive: number;
@@ -96,6 +107,8 @@ export interface TickResult {
 
 /** Ended entries stay readable (status EXPIRED) this long, then their records go. */
 export const EXPIRED_RETENTION_MS = 3_600_000;
+/** The window of `admittedLastMinute`. */
+export const ADMITTED_WINDOW_MS = 60_000;
 /** Time constant of the admission-rate average. */
 export const RATE_TAU_MS = 10_000;
 /** Cap on seconds per position when nothing is being admitted. */

@@ -2,7 +2,7 @@
  * Lua for the Redis queue store: each script is one atomic step. All
  * per-concert scripts take the same KEYS, in this order (see `concertKeys`):
  *
- *   1 meta      hash: seq, tick, rate, last (ms), soldout
+ *   1 meta      hash: seq, tick, rate, last (ms), soldout, paused (1/0)
  *   2 line      zset ticket→ticket: the waiting line, leavers included until the tick announces them
  *   3 leaving   set: waiters ended since the last tick
  *   4 active    zset ticket→expiresAt
@@ -15,9 +15,10 @@
  *  11 concerts  set of concerts with live entries (global)
  *  12 conns     hash userId→instances with a socket of the user (global)
  *  13 queues    set of the user's concerts (per user; a placeholder when no user is involved)
+ *  14 admits    zset "tick:count"→at: admissions of the last minute
  */
 const PRELUDE = `
-local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES = unpack(KEYS)
+local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES, ADMITS = unpack(KEYS)
 local function parse(s)
   if not s then return nil end
   local st, uid, exp, reason = string.match(s, '^(%u)|(%d+)|(%d*)|(%u*)$')
@@ -94,7 +95,7 @@ return { e.st, e.uid, e.exp }
 
 /**
  * ARGV: now, intervalMs, batch, maxActive, ttlMs, idleMs, leaseMs, limit,
- * instance, tauMs, retentionMs, concertId, priorRate
+ * instance, tauMs, retentionMs, concertId, priorRate, paused (1/0), windowMs
  * → {leader 0, tick, empty} | {leader 1, tick, changed, admitted[t,u,exp...], left[t...], expired[t,u,reason...], waiting, rate, empty}
  */
 export const TICK = `${PRELUDE}
@@ -146,7 +147,8 @@ if room > 0 then
   end
 end
 local r = tonumber(redis.call('HGET', META, 'rate') or ARGV[13])
-if hadWaiters then
+local paused = ARGV[14] == '1'
+if hadWaiters and not paused then
   local last = tonumber(redis.call('HGET', META, 'last') or '0')
   local elapsed = interval
   if last > 0 then elapsed = now - last end
@@ -155,8 +157,12 @@ if hadWaiters then
 end
 redis.call('HSET', META, 'rate', string.format('%.17g', r), 'last', int(now))
 local tick = tonumber(redis.call('HGET', META, 'tick') or '0')
-local changed = #admitted > 0 or #left > 0
+local announce = (redis.call('HGET', META, 'paused') or '0') ~= ARGV[14]
+redis.call('HSET', META, 'paused', ARGV[14])
+local changed = #admitted > 0 or #left > 0 or announce
 if changed then tick = redis.call('HINCRBY', META, 'tick', 1) end
+if #admitted > 0 then redis.call('ZADD', ADMITS, now, tick .. ':' .. (#admitted / 3)) end
+redis.call('ZREMRANGEBYSCORE', ADMITS, '-inf', now - tonumber(ARGV[15]))
 for _, t in ipairs(redis.call('ZRANGEBYSCORE', GONE, '-inf', now - tonumber(ARGV[11]), 'LIMIT', 0, limit)) do
   local e = parse(redis.call('HGET', ENTRIES, t))
   redis.call('HDEL', ENTRIES, t)
@@ -168,6 +174,15 @@ local waiting = redis.call('ZCARD', LINE)
 local empty = waiting == 0 and redis.call('ZCARD', ACTIVE) == 0
 if empty then redis.call('SREM', CONCERTS, ARGV[12]) end
 return { 1, tick, changed and 1 or 0, admitted, left, expired, waiting, string.format('%.17g', r), empty and 1 or 0 }
+`;
+
+/** ARGV: now, windowMs → {waiting, active, admitted in the window} */
+export const COUNTS = `${PRELUDE}
+local n = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', ADMITS, '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2])), '+inf')) do
+  n = n + tonumber(string.match(m, ':(%d+)$'))
+end
+return { redis.call('ZCARD', LINE) - redis.call('SCARD', LEAVING), redis.call('ZCARD', ACTIVE), n }
 `;
 
 /** ARGV: userId, now. Re-derives whether the user's entry counts as detached from the global count. */

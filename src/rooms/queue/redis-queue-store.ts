@@ -2,17 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ExpiryReason, QueueEntryStatus } from '../../protocol/events';
 import {
+  ADMITTED_WINDOW_MS,
   EXPIRED_RETENTION_MS,
   RATE_TAU_MS,
   secondsPerPosition,
   type EntryView,
   type JoinResult,
+  type QueueCounts,
   type QueueEntry,
   type QueueStore,
   type TickParams,
   type TickResult,
 } from './queue-store';
-import { COUNT_CONNECTION, END, JOIN, SET_SOLD_OUT, SET_TOKEN, SYNC_PRESENCE, TICK, VIEW } from './redis-queue-scripts';
+import { COUNT_CONNECTION, COUNTS, END, JOIN, SET_SOLD_OUT, SET_TOKEN, SYNC_PRESENCE, TICK, VIEW } from './redis-queue-scripts';
 
 /** EVALSHA with a fallback to EVAL when Redis does not know the script yet (restart, SCRIPT FLUSH). */
 class Script {
@@ -40,6 +42,7 @@ const scripts = {
   tick: new Script(TICK),
   syncPresence: new Script(SYNC_PRESENCE),
   countConnection: new Script(COUNT_CONNECTION),
+  counts: new Script(COUNTS),
   setSoldOut: new Script(SET_SOLD_OUT),
 };
 
@@ -91,7 +94,7 @@ export class RedisQueueStore implements QueueStore {
   async tick(concertId: number, p: TickParams): Promise<TickResult> {
     const args = [p.now, p.intervalMs, p.batch, p.maxActive, p.activeTtlMs, p.idleMs, p.leaseMs, p.limit];
     const reply = list(
-      await scripts.tick.run(this.redis, this.keys(concertId), [...args, this.instance, RATE_TAU_MS, EXPIRED_RETENTION_MS, concertId, this.priorRate]),
+      await scripts.tick.run(this.redis, this.keys(concertId), [...args, this.instance, RATE_TAU_MS, EXPIRED_RETENTION_MS, concertId, this.priorRate, p.paused ? 1 : 0, ADMITTED_WINDOW_MS]),
     );
     if (num(reply[0]) === 0) {
       const follower = { leader: false, tick: num(reply[1]), changed: false, admitted: [], left: [], expired: [], waiting: 0 };
@@ -117,6 +120,11 @@ export class RedisQueueStore implements QueueStore {
     const concerts = await this.redis.smembers(this.userKey(userId));
     // Each sync re-reads the global count, so whichever instance syncs last leaves the right state.
     await Promise.all(concerts.map((c) => scripts.syncPresence.run(this.redis, this.keys(Number(c), userId), [userId, now])));
+  }
+
+  async counts(concertId: number, now: number): Promise<QueueCounts> {
+    const [waiting, active, admitted] = list(await scripts.counts.run(this.redis, this.keys(concertId), [now, ADMITTED_WINDOW_MS])).map(num);
+    return { waiting: waiting ?? 0, active: active ?? 0, admittedLastMinute: admitted ?? 0 };
   }
 
   async liveConcerts(): Promise<number[]> {
@@ -168,7 +176,7 @@ export class RedisQueueStore implements QueueStore {
   private keys(concertId: number, userId?: number): string[] {
     const names = ['meta', 'line', 'leaving', 'active', 'detached', 'entries', 'tokens', 'users', 'gone', 'lease'];
     const queues = userId === undefined ? this.global('none') : this.userKey(userId);
-    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues];
+    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, this.key(concertId, 'admits')];
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../../config';
 import { AppError, notFound } from '../../errors';
-import type { QueueStatus } from '../../protocol/events';
+import type { QueueStatus, Sale } from '../../protocol/events';
 import type { Metrics } from '../../metrics';
 import type { Tokens } from '../../tokens';
 import type { Logger } from '../../logger';
@@ -18,7 +18,9 @@ export interface WaitingRoomRegistryDeps {
   log: Logger;
   metrics: Metrics;
   tokens: Tokens;
-  catalog: Pick<CatalogRepository, 'concertExists' | 'hasFreeSeat'>;
+  catalog: Pick<CatalogRepository, 'hasFreeSeat'>;
+  /** Each concert's sale settings; undefined names no concert. */
+  sales: { get(concertId: number): Promise<Sale | undefined> };
   push: Push;
   store: QueueStore;
   /** Puts all the user's sockets (every instance) in the concert's tick broadcast: "everyone waiting" gets ticks. */
@@ -45,7 +47,6 @@ const TICK_LIMIT = 1000;
  */
 export class WaitingRoomRegistry implements QueueGate {
   private readonly rooms = new Map<number, WaitingRoom>();
-  private readonly knownConcerts = new Set<number>();
   /** Sockets per user on this instance; the store hears only of the first and the last. */
   private readonly sockets = new Map<number, number>();
   /** Presence writes in flight: close() lets them finish before the store goes. */
@@ -79,7 +80,7 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 
   async join(userId: number, concertId: number, beforeRead?: BeforeRead): Promise<{ created: boolean; status: QueueStatus }> {
-    await this.requireConcert(concertId);
+    const sale = await this.sale(concertId);
     await beforeRead?.(concertId);
     const { store, config, tokens } = this.deps;
     const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting);
@@ -91,7 +92,7 @@ export class WaitingRoomRegistry implements QueueGate {
     // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
     entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
     this.follow(userId, concertId, entry);
-    return { created: result.created, status: toStatus(concertId, entry, true) };
+    return { created: result.created, status: toStatus(concertId, entry, true, sale) };
   }
 
   async status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus> {
@@ -100,7 +101,7 @@ export class WaitingRoomRegistry implements QueueGate {
     const entry = await this.deps.store.view(concertId, ticket, this.clock.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
     this.follow(userId, concertId, entry);
-    return toStatus(concertId, entry, false);
+    return toStatus(concertId, entry, false, await this.sale(concertId));
   }
 
   async leave(userId: number, queueToken: string | undefined): Promise<void> {
@@ -190,11 +191,9 @@ export class WaitingRoomRegistry implements QueueGate {
       log,
       clock: this.clock,
       intervalMs,
+      sale: () => this.sale(concertId),
       params: {
         intervalMs,
-        batch: config.queueAdmitBatch,
-        maxActive: config.queueMaxActive,
-        activeTtlMs: config.queueActiveTtlSeconds * 1000,
         idleMs: config.queueIdleTimeoutSeconds * 1000,
         leaseMs: Math.max(3 * intervalMs, 1000),
         limit: TICK_LIMIT,
@@ -206,11 +205,10 @@ export class WaitingRoomRegistry implements QueueGate {
     return room;
   }
 
-  private async requireConcert(concertId: number): Promise<void> {
-    // Concerts are never deleted, so a positive answer can be kept.
-    if (this.knownConcerts.has(concertId)) return;
-    if (!(await this.deps.catalog.concertExists(concertId))) throw notFound('concert');
-    this.knownConcerts.add(concertId);
+  private async sale(concertId: number): Promise<Sale> {
+    const sale = await this.deps.sales.get(concertId);
+    if (!sale) throw notFound('concert');
+    return sale;
   }
 
   private async discover(): Promise<void> {
@@ -225,16 +223,18 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 }
 
-export function toStatus(concertId: number, entry: EntryView, withToken: boolean): QueueStatus {
+export function toStatus(concertId: number, entry: EntryView, withToken: boolean, sale: Sale): QueueStatus {
   const waiting = entry.status === 'WAITING';
   const status: QueueStatus = {
     concertId,
     status: entry.status,
     ticket: entry.ticket,
+    opensAt: sale.opensAt,
+    paused: sale.paused,
     tick: entry.tick,
     position: waiting ? entry.position : 0,
     waiting: entry.waiting,
-    etaSeconds: waiting ? Math.ceil(entry.position * entry.secondsPerPosition) : 0,
+    etaSeconds: !waiting ? 0 : sale.paused ? null : Math.ceil(entry.position * entry.secondsPerPosition),
   };
   if (entry.status === 'ACTIVE' && entry.expiresAt !== undefined) status.expiresAt = new Date(entry.expiresAt).toISOString();
   return withToken && entry.token !== undefined ? { token: entry.token, ...status } : status;

@@ -1,4 +1,4 @@
-import type { ExpiryReason } from '../../protocol/events';
+import type { ExpiryReason, Sale } from '../../protocol/events';
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
 import type { Clock } from '../../timers/clock';
@@ -13,7 +13,10 @@ export interface WaitingRoomDeps {
   metrics: Metrics;
   clock: Clock;
   intervalMs: number;
-  params: Omit<TickParams, 'now'>;
+  /** What the sale's settings do not give. */
+  params: Omit<TickParams, 'now' | 'paused' | 'batch' | 'maxActive' | 'activeTtlMs'>;
+  /** The concert's sale settings as of now: read every tick, so a change applies from the next one. */
+  sale(): Promise<Sale>;
   /** Takes the user's sockets out of the concert's tick broadcast (admitted or expired). */
   leaveBroadcast(userId: number, concertId: number): void;
   /** The ticker (re)started: a good moment to check for a sell-out. */
@@ -65,7 +68,15 @@ export class WaitingRoom {
     this.wanted = false;
     const { store, push, metrics } = this.deps;
     const started = process.hrtime.bigint();
-    const r = await store.tick(this.concertId, { ...this.deps.params, now: this.deps.clock.now() });
+    const sale = await this.deps.sale();
+    const r = await store.tick(this.concertId, {
+      ...this.deps.params,
+      now: this.deps.clock.now(),
+      paused: sale.paused,
+      batch: sale.paused ? 0 : sale.admitPerTick,
+      maxActive: sale.maxActive,
+      activeTtlMs: sale.activeTtlSeconds * 1000,
+    });
     if (r.leader) {
       const concertId = this.concertId;
       if (r.changed) {
@@ -75,7 +86,8 @@ export class WaitingRoom {
           admitted: r.admitted.length,
           left: r.left,
           waiting: r.waiting,
-          etaSecondsPerPosition: r.secondsPerPosition,
+          etaSecondsPerPosition: sale.paused ? null : r.secondsPerPosition,
+          paused: sale.paused,
         });
       }
       for (const a of r.admitted) {
