@@ -83,13 +83,14 @@ export class WaitingRoomRegistry implements QueueGate {
     const sale = await this.sale(concertId);
     await beforeRead?.(concertId);
     const { store, config, tokens } = this.deps;
-    const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting);
+    const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting, Date.parse(sale.opensAt));
     if (result.full) {
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(result.secondsPerPosition)));
       throw new AppError('QUEUE_FULL', 'the waiting room is full; try again later', { waiting: result.waiting }, retryAfter);
     }
     const entry = result.entry;
     // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
+    // A pre-queued entry's token names its pre-queue key, which keeps naming it after the draw.
     entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
     this.follow(userId, concertId, entry);
     return { created: result.created, status: toStatus(concertId, entry, true, sale) };
@@ -225,16 +226,17 @@ export class WaitingRoomRegistry implements QueueGate {
 
 export function toStatus(concertId: number, entry: EntryView, withToken: boolean, sale: Sale): QueueStatus {
   const waiting = entry.status === 'WAITING';
+  const drawn = !entry.preQueued;
   const status: QueueStatus = {
     concertId,
     status: entry.status,
-    ticket: entry.ticket,
+    ticket: drawn ? entry.ticket : null,
     opensAt: sale.opensAt,
     paused: sale.paused,
     tick: entry.tick,
-    position: waiting ? entry.position : 0,
+    position: !waiting ? 0 : drawn ? entry.position : null,
     waiting: entry.waiting,
-    etaSeconds: !waiting ? 0 : sale.paused ? null : Math.ceil(entry.position * entry.secondsPerPosition),
+    etaSeconds: !waiting ? 0 : sale.paused || !drawn ? null : Math.ceil(entry.position * entry.secondsPerPosition),
   };
   if (entry.status === 'ACTIVE' && entry.expiresAt !== undefined) status.expiresAt = new Date(entry.expiresAt).toISOString();
   return withToken && entry.token !== undefined ? { token: entry.token, ...status } : status;

@@ -5,6 +5,7 @@ import type { Clock } from '../../timers/clock';
 import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
 import type { QueueStore, TickParams } from './queue-store';
+import { shuffle, type RandomInt } from './shuffle';
 
 export interface WaitingRoomDeps {
   store: QueueStore;
@@ -21,6 +22,8 @@ export interface WaitingRoomDeps {
   leaveBroadcast(userId: number, concertId: number): void;
   /** The ticker (re)started: a good moment to check for a sell-out. */
   onStart(concertId: number): void;
+  /** The opening draw's randomness; crypto.randomInt unless a test seeds it. */
+  random?: RandomInt;
 }
 
 /**
@@ -101,6 +104,34 @@ export class WaitingRoom {
       metrics.queueAdmitted.inc(r.admitted.length);
       metrics.queueTickDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
+    if (r.leader && r.preQueued > 0 && this.deps.clock.now() >= Date.parse(sale.opensAt)) await this.draw(sale);
     if (r.empty && !this.wanted) void this.ticker.stop();
+  }
+
+  /**
+   * The opening: one shuffle of those who joined before it, stored (atomically, by the lease
+   * holder) before anyone hears of it; then each drawn user is told their ticket and position.
+   * A store that refuses (lease lost, or a join raced the count) is asked again next tick.
+   */
+  private async draw(sale: Sale): Promise<void> {
+    const { store, push, metrics, params } = this.deps;
+    const r = await store.draw(this.concertId, (early) => shuffle(early, this.deps.random), { now: this.deps.clock.now(), leaseMs: params.leaseMs });
+    if (!r) return;
+    metrics.queueDraws.inc();
+    metrics.queueDrawn.inc(r.drawn.length);
+    const { concertId } = this;
+    for (const d of r.drawn) {
+      push.toUser(d.userId, 'queue:status', {
+        concertId,
+        status: 'WAITING',
+        ticket: d.ticket,
+        opensAt: sale.opensAt,
+        paused: sale.paused,
+        tick: r.tick,
+        position: d.position,
+        waiting: r.waiting,
+        etaSeconds: sale.paused ? null : Math.ceil(d.position * r.secondsPerPosition),
+      });
+    }
   }
 }
