@@ -121,7 +121,7 @@ export class RedisQueueStore implements QueueStore {
     };
   }
 
-  async draw(concertId: number, permute: (early: number) => Uint32Array, p: { leaseMs: number }): Promise<DrawResult | undefined> {
+  async draw(concertId: number, permute: (early: number) => Uint32Array, p: { now: number; leaseMs: number }): Promise<DrawResult | undefined> {
     // Joins before the opening have ended by now, so the count holds unless one leaves meanwhile:
     // the script checks it, and a changed count is drawn again at the next tick.
     const order = permute(await this.redis.zcount(this.key(concertId, 'pre'), '-inf', `(${LATE_SCORE}`));
