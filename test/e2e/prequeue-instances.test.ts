@@ -21,7 +21,7 @@ describe('a sale opening with a pre-queue on three instances (Redis store)', () 
 
   const draws = async () => {
     const counts = await Promise.all(
-      servers.map(async (s) => Number(/^tix_queue_draws_total (\d+)$/m.exec(String((await http(s, 'GET', '/metrics')).body))?.[1] ?? 'NaN')),
+      servers.map(async (s) => Number(/^tix_queue_draws_total (\d+)$/m.exec((await http<string>(s, 'GET', '/metrics')).body)?.[1] ?? 'NaN')),
     );
     return counts.reduce((a, b) => a + b, 0);
   };

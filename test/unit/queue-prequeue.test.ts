@@ -83,6 +83,8 @@ describe.each(stores)('pre-queue and draw: %s', (_name, make) => {
     expect((await join(20, OPENS + 30)).ticket).toBe(8);
     const t = await store.tick(C, params({ now: OPENS + 1000 }));
     expect(t.admitted.map((a) => a.userId)).toEqual([5, 4]);
+    expect(await store.counts(C, OPENS + 1000)).toEqual({ waiting: 6, preQueued: 0, active: 2, admittedLastMinute: 2 });
+    expect((await store.counts(C, OPENS + 61_000)).admittedLastMinute).toBe(0);
     expect(await store.view(C, early[0]!.ticket, OPENS + 1000)).toMatchObject({ position: 3 });
     expect(await store.draw(C, reverse, { now: OPENS + 1000, leaseMs: 5000 })).toMatchObject({ drawn: [] });
   });

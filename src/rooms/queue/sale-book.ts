@@ -11,7 +11,8 @@ export interface SaleSource {
  * and queue status. A change made here is set at once; a change made on
  * another instance arrives as `forget` (Redis pub/sub), so the next read
  * loads it. Copies older than `maxAgeMs` are read again: a lost message
- * delays a change by at most that long, never forever.
+ * delays a change by at most that long, never forever. While the source
+ * fails, the last copy keeps serving (ticks go on with the settings they had).
  */
 export class SaleBook {
   private readonly copies = new Map<number, { sale: Sale; at: number }>();
@@ -35,11 +36,17 @@ export class SaleBook {
       const generation = this.generation;
       load = this.source
         .many([concertId])
-        .then((sales) => {
-          const sale = sales.get(concertId);
-          if (sale && generation === this.generation) this.copies.set(concertId, { sale, at: this.clock.now() });
-          return sale;
-        })
+        .then(
+          (sales) => {
+            const sale = sales.get(concertId);
+            if (sale && generation === this.generation) this.copies.set(concertId, { sale, at: this.clock.now() });
+            return sale;
+          },
+          (err: unknown) => {
+            if (copy) return copy.sale;
+            throw err;
+          },
+        )
         .finally(() => this.loading.delete(concertId));
       this.loading.set(concertId, load);
     }
