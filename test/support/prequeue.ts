@@ -27,7 +27,7 @@ export async function openingRun(servers: TestServer[], early: number, late: num
   const opensAt = new Date(Date.now() + 300).toISOString();
   const patched = await http(via(1), 'PATCH', `/admin/concerts/${concert.id}/sale`, { token: ADMIN_TOKEN, body: { opensAt } });
   expect(patched.status).toBe(200);
-  await waitFor(() => earlyWaiters.every((w) => w.pushed.length > 0), 'every early joiner told their drawn ticket', 20_000);
+  await waitFor(() => earlyWaiters.every((w) => w.pushed.length > 0), 'every early joiner told their drawn ticket', 60_000);
 
   const lateWaiters: Waiter[] = [];
   for (let i = 0; i < late; i += 20) {
@@ -48,7 +48,7 @@ export async function openingRun(servers: TestServer[], early: number, late: num
       if (status.status !== 'WAITING') continue;
       expect(w.tracker.entry).toMatchObject({ ticket: status.ticket, tick: status.tick, position: status.position });
     }
-  }, 15_000);
+  }, 60_000);
   for (const w of earlyWaiters) expect(w.pushed).toHaveLength(1);
   const drawnOrder = earlyWaiters.map((w, i) => [w.pushed[0]!.ticket!, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
   closeAll([...earlyWaiters, ...lateWaiters]);
