@@ -35,7 +35,7 @@ export async function storeTickCost(kind: 'memory' | 'redis', waiters: number, t
       await Promise.all(users.map((u) => store.join(concertId, u, 0, waiters + 1)));
     }
     const fillMs = performance.now() - fillStart;
-    const params: TickParams = { now: 0, intervalMs: 1000, batch, maxActive: 1e9, activeTtlMs: 1e12, idleMs: 1e12, leaseMs: 60_000, limit: 1000 };
+    const params: TickParams = { now: 0, paused: false, intervalMs: 1000, batch, maxActive: 1e9, activeTtlMs: 1e12, idleMs: 1e12, leaseMs: 60_000, limit: 1000 };
     const tickMs: number[] = [];
     const statusMs: number[] = [];
     let seed = 11;

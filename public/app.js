@@ -70,6 +70,12 @@ function startSession(user) {
   });
   session.socket = socket;
   socket.on('queue:tick', (t) => tracker.onTick(t));
+  // The opening's draw: this user's ticket and position, once.
+  socket.on('queue:status', (s) => {
+    if (!sameId(s.concertId, session.concert?.id) || !session.queue) return;
+    if (s.position !== null) session.queue.initialPosition = Math.max(1, s.position);
+    tracker.reset(s);
+  });
   socket.on('queue:admitted', (e) => {
     if (!sameId(e.concertId, session.concert?.id) || !session.queue) return;
     announce('It is your turn! The seat map is open.');
@@ -154,7 +160,7 @@ async function join() {
   }
   const previous = store.loadQueue(concertId);
   const same = previous && previous.token === status.token;
-  session.queue = { token: status.token, dateId: session.dateId, initialPosition: same ? previous.initialPosition : Math.max(1, status.position) };
+  session.queue = { token: status.token, dateId: session.dateId, initialPosition: same ? previous.initialPosition : Math.max(1, status.position ?? 1) };
   store.saveQueue(concertId, session.queue);
   store.saveCurrent({ concertId, dateId: session.dateId });
   tracker.reset(status);

@@ -40,7 +40,9 @@
     next.position = position;
     next.tick = t.tick;
     next.waiting = t.waiting;
-    next.etaSeconds = Math.ceil(position * t.etaSecondsPerPosition);
+    if (t.paused !== undefined) next.paused = t.paused;
+    // Paused: no estimate (null) until admissions resume.
+    next.etaSeconds = t.etaSecondsPerPosition === null ? null : Math.ceil(position * t.etaSecondsPerPosition);
     return { kind: 'applied', entry: next };
   }
 
@@ -61,7 +63,8 @@
 
     function onTick(t) {
       if (entry && t.concertId !== entry.concertId) return 'ignored';
-      if (!entry) return buffer(t);
+      // Pre-queued (no ticket until the opening's draw): keep ticks for the status the draw pushes.
+      if (!entry || (entry.status === 'WAITING' && entry.ticket === null)) return buffer(t);
       if (entry.status !== 'WAITING') return 'ignored';
       var step = applyTick(entry, t);
       if (step.kind === 'gap') buffer(t);
@@ -81,6 +84,8 @@
         concertId: s.concertId,
         status: s.status,
         ticket: s.ticket,
+        opensAt: s.opensAt,
+        paused: s.paused,
         tick: s.tick,
         position: s.position,
         waiting: s.waiting,

@@ -25,6 +25,7 @@ import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
 import { bearerOf, sameSecret } from './handlers/http-guards';
 import { createSeatModule, type SeatModule } from './modules/seats';
+import { createSaleModule } from './modules/sale';
 
 export interface AppDeps {
   config: Config;
@@ -75,12 +76,13 @@ export function createApp(deps: AppDeps): App {
   // push to the room reaches the socket (a snapshot read next cannot miss a delta).
   const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
   const push = createSocketPush(io);
-  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared, secret: deps.jwtSecret });
+  const sale = createSaleModule({ config, log, db, catalog: services.catalog, redis: shared });
+  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, sales: sale.book, push, io, redis: shared, secret: deps.jwtSecret });
   const wallet = createWallet({ config, db, log });
   const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 
   const commands = new Map<string, Command>();
-  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
+  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands, ...sale.commands((id) => queue.counts(id))]) {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
@@ -124,6 +126,7 @@ export function createApp(deps: AppDeps): App {
       await engine.close();
       await queue.close();
       await seats.close();
+      await sale.close();
       await io.close().catch(() => undefined);
       if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
     },

@@ -27,6 +27,8 @@ export interface Config {
   queueActiveTtlSeconds: number;
   queueIdleTimeoutSeconds: number;
   queueMaxWaiting: number;
+  /** Default of a concert's sale `challenge`. */
+  queueChallenge: 'off' | 'pow';
   walletMaxCharge: number;
   walletMaxBalance: number;
   seedDemo?: boolean;
@@ -42,8 +44,6 @@ export interface Config {
   trustProxy?: string;
   /** Most live queue entries of one concert from one client IP; 0: no cap. */
   queueEntriesPerIp: number;
-  /** Default of a sale's proof-of-work setting. */
-  queueChallenge: 'off' | 'pow';
   /** Proof-of-work maxnumber: the expected work of a solve. */
   queueChallengeCost: number;
   /** How long a challenge may be solved and spent. */
@@ -95,13 +95,17 @@ function secret(env: Env, name: string, min: number, unit: string, size: (s: str
   return value;
 }
 
+function challenge(env: Env): 'off' | 'pow' {
+  const raw = str(env, 'QUEUE_CHALLENGE') ?? 'off';
+  if (raw !== 'off' && raw !== 'pow') throw new ConfigError(`QUEUE_CHALLENGE must be off or pow, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const wsEngine = str(env, 'WS_ENGINE') ?? 'auto';
   if (wsEngine !== 'uws' && wsEngine !== 'node' && wsEngine !== 'auto') {
     throw new ConfigError(`WS_ENGINE must be uws, node or auto, got "${wsEngine}"`);
   }
-  const queueChallenge = str(env, 'QUEUE_CHALLENGE') ?? 'off';
-  if (queueChallenge !== 'off' && queueChallenge !== 'pow') throw new ConfigError(`QUEUE_CHALLENGE must be off or pow, got "${queueChallenge}"`);
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -123,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueActiveTtlSeconds: int(env, 'QUEUE_ACTIVE_TTL_SECONDS', 600, 1),
     queueIdleTimeoutSeconds: int(env, 'QUEUE_IDLE_TIMEOUT_SECONDS', 120, 1),
     queueMaxWaiting: int(env, 'QUEUE_MAX_WAITING', 100_000, 1),
+    queueChallenge: challenge(env),
     walletMaxCharge: int(env, 'WALLET_MAX_CHARGE', 1_000_000, 1),
     walletMaxBalance: int(env, 'WALLET_MAX_BALANCE', 1_000_000_000, 1),
     seedDemo: bool(env, 'SEED_DEMO', undefined),
@@ -133,7 +138,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 5, 1, 1000),
     trustProxy: str(env, 'TRUST_PROXY'),
     queueEntriesPerIp: int(env, 'QUEUE_ENTRIES_PER_IP', 0, 0),
-    queueChallenge,
     queueChallengeCost: int(env, 'QUEUE_CHALLENGE_COST', 100_000, 1, 100_000_000),
     queueChallengeTtlSeconds: int(env, 'QUEUE_CHALLENGE_TTL_SECONDS', 300, 1, 86_400),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 60_000, 100),

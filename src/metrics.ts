@@ -67,6 +67,8 @@ export function createMetrics() {
     }),
     holdsExpired: new Counter({ name: 'tix_holds_expired_total', help: 'Holds released by their timer', registers: [registry] }),
     queueAdmitted: new Counter({ name: 'tix_queue_admitted_total', help: 'Users admitted from waiting rooms', registers: [registry] }),
+    queueDraws: new Counter({ name: 'tix_queue_draws_total', help: 'Opening draws (pre-queue shuffles) this instance made', registers: [registry] }),
+    queueDrawn: new Counter({ name: 'tix_queue_drawn_total', help: 'Pre-queued users given a ticket by an opening draw here', registers: [registry] }),
     queueTickDuration: new Histogram({
       name: 'tix_queue_tick_duration_seconds',
       help: 'Time spent in one admission tick of one waiting room (store work + one broadcast)',

@@ -52,6 +52,8 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
       concertId: status.concertId,
       status: status.status,
       ticket: status.ticket,
+      opensAt: status.opensAt,
+      paused: status.paused,
       tick: status.tick,
       position: status.position,
       waiting: status.waiting,
@@ -72,7 +74,8 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
   }
 
   function onTick(t) {
-    if (resyncing || holding || !entry) {
+    // Pre-queued (no ticket until the opening's draw): keep ticks for the status the draw pushes.
+    if (resyncing || holding || !entry || (entry.status === 'WAITING' && entry.ticket === null)) {
       keep(t);
       return;
     }

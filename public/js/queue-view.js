@@ -6,16 +6,26 @@ import { formatEta } from './format.js';
 let lastAnnounced = { position: null, at: 0 };
 
 /**
- * @param {{status: string, position: number, waiting: number, etaSeconds: number, ticket: number}} entry
+ * @param {{status: string, position: number | null, waiting: number, etaSeconds: number | null, ticket: number | null, opensAt?: string, paused?: boolean}} entry
  * @param {number} initialPosition the position when the user joined (for the progress bar)
  */
 export function renderQueue(entry, initialPosition, concertLabel) {
   $('queue-concert').textContent = concertLabel;
+  // Pre-queued: no place yet; it is drawn at random among everyone here at the opening.
+  if (entry.status === 'WAITING' && entry.ticket === null) {
+    const opens = new Date(entry.opensAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    $('queue-position').textContent = '–';
+    $('queue-waiting').textContent = '–';
+    $('queue-eta').textContent = `opens ${opens}`;
+    $('queue-ticket').textContent = 'drawn at the opening';
+    $('queue-state').textContent = `The line opens at ${opens}; your place is drawn at random among everyone here at the opening.`;
+    return;
+  }
   const position = Math.max(entry.status === 'WAITING' ? 1 : 0, entry.position);
   const waiting = Math.max(entry.waiting, entry.status === 'WAITING' ? position : 0);
   $('queue-position').textContent = entry.status === 'WAITING' ? String(position) : '–';
   $('queue-waiting').textContent = String(waiting);
-  $('queue-eta').textContent = entry.status === 'WAITING' ? formatEta(entry.etaSeconds) : 'now';
+  $('queue-eta').textContent = entry.status !== 'WAITING' ? 'now' : entry.paused ? 'paused' : formatEta(entry.etaSeconds);
   $('queue-ticket').textContent = `#${entry.ticket}`;
 
   const start = Math.max(initialPosition || position, position);

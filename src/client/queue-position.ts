@@ -1,7 +1,7 @@
 import type { QueueStatus, QueueTick } from '../protocol/events';
 
 /** The part of a QueueStatus a waiter tracks between ticks. */
-export type TrackedEntry = Pick<QueueStatus, 'concertId' | 'status' | 'ticket' | 'tick' | 'position' | 'waiting' | 'etaSeconds' | 'expiresAt'>;
+export type TrackedEntry = Pick<QueueStatus, 'concertId' | 'status' | 'ticket' | 'opensAt' | 'paused' | 'tick' | 'position' | 'waiting' | 'etaSeconds' | 'expiresAt'>;
 
 export type StepKind = 'applied' | 'stale' | 'gap';
 

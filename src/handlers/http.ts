@@ -31,6 +31,7 @@ export interface HttpResponse {
 
 interface RouteInput {
   params: Record<string, number | string>;
+  /** The query string's parameters; digit strings as numbers, like path parameters. */
   query: Record<string, number | string>;
   body: Record<string, unknown>;
   headers: Record<string, string | undefined>;
@@ -66,6 +67,11 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/wallets/me', command: 'wallet:get' },
   { method: 'POST', path: '/payments', command: 'payment:pay', input: (r) => ({ ...r.body, ...queueTokenOf(r), ...idempotencyOf(r) }) },
   { method: 'POST', path: '/admin/concerts', command: 'admin:concerts:create' },
+  { method: 'GET', path: '/admin/concerts', command: 'admin:concerts:list' },
+  { method: 'GET', path: '/admin/concerts/:id', command: 'admin:concert:get', input: (r) => ({ concertId: r.params['id'] }) },
+  { method: 'PATCH', path: '/admin/concerts/:id/sale', command: 'admin:sale:update', input: (r) => ({ ...r.body, concertId: r.params['id'] }) },
+  { method: 'POST', path: '/admin/concerts/:id/dates', command: 'admin:dates:create', input: (r) => ({ ...r.body, concertId: r.params['id'] }) },
+  { method: 'GET', path: '/admin/audit', command: 'admin:audit', input: (r) => r.query },
 ];
 
 export type RawHandler = (req: HttpRequest) => Promise<HttpResponse> | HttpResponse;
@@ -143,7 +149,7 @@ export class HttpApi {
     if (req.body.length > 0) requireJson(req.headers['content-type']);
     const userId = await this.authenticate(command, req);
     const body = parseBody(req.body);
-    const query = Object.fromEntries([...new URLSearchParams(req.url.split('?')[1] ?? '')].map(([k, v]) => [k, numberOrText(v)]));
+    const query = parseQuery(req.url);
     const input = route.input ? route.input({ params, query, body, headers: req.headers }) : body;
     const ip = this.options.clientIp.of(req.ip, req.headers['x-forwarded-for']);
     const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId, ip });
@@ -191,6 +197,16 @@ function methodNotAllowed(methods: string[]): AppError {
 
 const allowOf = (err: unknown): string => (err instanceof AppError && typeof err.details?.['allow'] === 'string' ? err.details['allow'] : '');
 
+const numberOrText = (value: string): number | string => (/^\d{1,15}$/.test(value) ? Number(value) : value);
+
+function parseQuery(url: string): Record<string, number | string> {
+  const at = url.indexOf('?');
+  if (at < 0) return {};
+  const query: Record<string, number | string> = {};
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) if (value !== '') query[name] = numberOrText(value);
+  return query;
+}
+
 function parseBody(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
   let parsed: unknown;
@@ -206,7 +222,6 @@ function parseBody(body: Buffer): Record<string, unknown> {
 }
 
 /** Path and query values are text; an id in them is a number to the schema. */
-const numberOrText = (value: string): number | string => (/^\d{1,15}$/.test(value) ? Number(value) : value);
 
 function dropUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

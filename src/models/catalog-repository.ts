@@ -1,10 +1,21 @@
-import { QueryTypes } from 'sequelize';
+import { QueryTypes, type Transaction } from 'sequelize';
 import type { Database } from './database';
+
+export interface NewDate {
+  startsAt: string;
+  seats: { count: number; price: number; grade?: string };
+}
 
 export interface NewConcert {
   title: string;
   venue: string;
-  dates: { startsAt: string; seats: { count: number; price: number; grade?: string } }[];
+  dates: NewDate[];
+}
+
+export interface CreatedDate {
+  id: number;
+  startsAt: string;
+  totalSeats: number;
 }
 
 export interface ConcertSummary {
@@ -13,6 +24,8 @@ export interface ConcertSummary {
   venue: string;
   nextDateAt: string;
   availableDates: number;
+  /** The sale's opening time: its stored setting, else the concert's creation. */
+  opensAt: string;
 }
 
 export interface DateSummary {
@@ -39,14 +52,21 @@ export class CatalogRepository {
 
   /** Concerts with at least one future date that still has a FREE seat. */
   async listConcerts(): Promise<ConcertSummary[]> {
-    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number }>(
-      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates
-         FROM concerts c JOIN concert_dates d ON d.concert_id = c.id
+    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number; opens_at: Date }>(
+      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates, coalesce(s.opens_at, c.created_at) AS opens_at
+         FROM concerts c JOIN concert_dates d ON d.concert_id = c.id LEFT JOIN concert_sales s ON s.concert_id = c.id
         WHERE d.starts_at > now() AND ${FREE_SEATS} > 0
-        GROUP BY c.id ORDER BY next, c.id`,
+        GROUP BY c.id, s.opens_at ORDER BY next, c.id`,
       { type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: r.id, title: r.title, venue: r.venue, nextDateAt: r.next.toISOString(), availableDates: r.dates }));
+    return rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      venue: r.venue,
+      nextDateAt: r.next.toISOString(),
+      availableDates: r.dates,
+      opensAt: r.opens_at.toISOString(),
+    }));
   }
 
   /** Future dates of a concert, soonest first; null when the concert does not exist. */
@@ -84,27 +104,56 @@ export class CatalogRepository {
     return row?.free ?? false;
   }
 
-  async createConcert(input: NewConcert) {
-    const { Concert, ConcertDate, Seat } = this.db.models;
+  /** `withConcert` runs in the same transaction once the concert exists (its sale settings). */
+  async createConcert<T = undefined>(input: NewConcert, withConcert?: (concertId: number, transaction: Transaction) => Promise<T>) {
+    const { Concert } = this.db.models;
     return this.db.sequelize.transaction(async (transaction) => {
       const concert = await Concert.create({ title: input.title, venue: input.venue }, { transaction });
       const dates = [];
-      for (const d of input.dates) {
-        const date = await ConcertDate.create(
-          { concertId: concert.id, startsAt: new Date(d.startsAt), totalSeats: d.seats.count },
-          { transaction },
-        );
-        const seats = Array.from({ length: d.seats.count }, (_, i) => ({
-          dateId: date.id,
-          number: i + 1,
-          grade: d.seats.grade ?? 'GENERAL',
-          price: d.seats.price,
-        }));
-        await Seat.bulkCreate(seats, { transaction });
-        dates.push({ id: date.id, startsAt: date.startsAt.toISOString(), totalSeats: date.totalSeats });
-      }
-      return { concert: { id: concert.id, title: concert.title, venue: concert.venue, dates } };
+      for (const d of input.dates) dates.push(await this.insertDate(concert.id, d, transaction));
+      const extra = await withConcert?.(concert.id, transaction);
+      return { concert: { id: concert.id, title: concert.title, venue: concert.venue, dates }, extra };
     });
+  }
+
+  /** A date with its seats numbered 1..count; undefined when the concert does not exist. */
+  async addDate<T = undefined>(concertId: number, input: NewDate, withDate?: (date: CreatedDate, transaction: Transaction) => Promise<T>) {
+    if (!isDbId(concertId)) return undefined;
+    return this.db.sequelize.transaction(async (transaction) => {
+      const concert = await this.db.models.Concert.findByPk(concertId, { attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
+      if (!concert) return undefined;
+      const date = await this.insertDate(concertId, input, transaction);
+      await withDate?.(date, transaction);
+      return date;
+    });
+  }
+
+  /** Concerts with their dates (past ones too), for the operator; by id. */
+  async concertsWithDates(concertIds?: number[]): Promise<{ id: number; title: string; venue: string; dates: CreatedDate[] }[]> {
+    const ids = concertIds?.filter(isDbId);
+    if (ids && ids.length === 0) return [];
+    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; dates: { id: number; startsAt: string; totalSeats: number }[] }>(
+      `SELECT c.id, c.title, c.venue,
+              coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'startsAt', d.starts_at, 'totalSeats', d.total_seats) ORDER BY d.starts_at, d.id)
+                FILTER (WHERE d.id IS NOT NULL), '[]') AS dates
+         FROM concerts c LEFT JOIN concert_dates d ON d.concert_id = c.id
+        ${ids ? 'WHERE c.id IN (:ids)' : ''} GROUP BY c.id ORDER BY c.id`,
+      { type: QueryTypes.SELECT, replacements: { ids: ids ?? [] } },
+    );
+    return rows.map((r) => ({ ...r, dates: r.dates.map((d) => ({ ...d, startsAt: new Date(d.startsAt).toISOString() })) }));
+  }
+
+  private async insertDate(concertId: number, d: NewDate, transaction: Transaction): Promise<CreatedDate> {
+    const { ConcertDate, Seat } = this.db.models;
+    const date = await ConcertDate.create({ concertId, startsAt: new Date(d.startsAt), totalSeats: d.seats.count }, { transaction });
+    const seats = Array.from({ length: d.seats.count }, (_, i) => ({
+      dateId: date.id,
+      number: i + 1,
+      grade: d.seats.grade ?? 'GENERAL',
+      price: d.seats.price,
+    }));
+    await Seat.bulkCreate(seats, { transaction });
+    return { id: date.id, startsAt: date.startsAt.toISOString(), totalSeats: date.totalSeats };
   }
 
   async isEmpty(): Promise<boolean> {

@@ -11,11 +11,12 @@ import { MemoryQueueStore } from '../rooms/queue/memory-queue-store';
 import { groups } from '../protocol/groups';
 import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
-import { priorRate } from '../rooms/queue/queue-store';
 import { QueueDoor } from '../rooms/queue/queue-door';
+import { priorRate, type QueueCounts } from '../rooms/queue/queue-store';
 import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
 import { systemClock } from '../timers/clock';
 import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
+import type { SaleBook } from '../rooms/queue/sale-book';
 
 export interface QueueModuleDeps {
   config: Config;
@@ -25,6 +26,7 @@ export interface QueueModuleDeps {
   catalog: CatalogRepository;
   push: Push;
   io: AppServer;
+  sales: SaleBook;
   /** Set when REDIS_URL is: the Redis queue store, keys under config.redisPrefix. */
   redis?: Redis;
   /** Signs the door's challenges (the server's secret; a label keeps the two uses apart). */
@@ -37,6 +39,8 @@ export interface QueueModule {
   commands: Command[];
   /** Presence: connected sockets keep a user from going idle. */
   hooks: SocketHooks;
+  /** Live figures of a concert's waiting room, for the operator. */
+  counts(concertId: number): Promise<QueueCounts & { preQueued: number }>;
   /** Stop admission timers. */
   close(): Promise<void>;
 }
@@ -54,7 +58,8 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
     secret: deps.secret,
     cost: config.queueChallengeCost,
     ttlMs: config.queueChallengeTtlSeconds * 1000,
-    challengeOn: () => config.queueChallenge === 'pow',
+    // The concert's own sale setting; QUEUE_CHALLENGE is its default.
+    challengeOn: async (concertId) => ((await deps.sales.get(concertId))?.challenge ?? config.queueChallenge) === 'pow',
     entriesPerIp: config.queueEntriesPerIp,
     redis: deps.redis,
     prefix: config.redisPrefix,
@@ -75,6 +80,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
       connected: (socket) => waitingRooms.connected(socket.data.userId),
       disconnected: (socket) => waitingRooms.disconnected(socket.data.userId),
     },
+    counts: async (concertId) => ({ ...(await store.counts(concertId, Date.now())), preQueued: 0 }),
     async close() {
       await started;
       await waitingRooms.close();

@@ -37,11 +37,17 @@ export interface QueueStatus {
   token?: string;
   concertId: number;
   status: QueueEntryStatus;
-  ticket: number;
+  /** Null while pre-queued: the opening draws it. */
+  ticket: number | null;
+  /** The sale's opening time. */
+  opensAt: string;
+  paused: boolean;
   tick: number;
-  position: number;
+  /** Null while pre-queued. */
+  position: number | null;
   waiting: number;
-  etaSeconds: number;
+  /** Null while pre-queued or paused. */
+  etaSeconds: number | null;
   expiresAt?: string;
 }
 
@@ -51,7 +57,32 @@ export interface QueueTick {
   admitted: number;
   left: number[];
   waiting: number;
-  etaSecondsPerPosition: number;
+  /** Null while paused. */
+  etaSecondsPerPosition: number | null;
+  paused: boolean;
+}
+
+export type SaleChallenge = 'off' | 'pow';
+
+/** A concert's sale settings (PROTOCOL.md "Sale settings, pre-queue and the operator"). */
+export interface Sale {
+  opensAt: string;
+  admitPerTick: number;
+  maxActive: number;
+  activeTtlSeconds: number;
+  paused: boolean;
+  challenge: SaleChallenge;
+}
+
+export interface SaleStats {
+  waiting: number;
+  preQueued: number;
+  active: number;
+  admittedLastMinute: number;
+  holds: number;
+  sold: number;
+  revenue: number;
+  dates: { dateId: number; free: number; held: number; sold: number }[];
 }
 
 export interface SeatsChanged {
@@ -73,6 +104,7 @@ export interface ServerToClientEvents {
   'queue:admitted': (event: { concertId: number; expiresAt: string }) => void;
   'queue:expired': (event: { concertId: number; reason: ExpiryReason }) => void;
   'queue:soldout': (event: { concertId: number }) => void;
+  'queue:status': (status: QueueStatus) => void;
   'seats:changed': (event: SeatsChanged) => void;
   'reservation:updated': (reservation: ReservationView) => void;
 }

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { Buyer, UI_TIMEOUT_MS, launchBrowser } from '../support/browser';
-import { connectClient, createConcert, nextEvent, signup, startServer, type ConcertFixture, type TestServer } from '../support/server';
+import { ADMIN_TOKEN, connectClient, createConcert, http, nextEvent, signup, startServer, type ConcertFixture, type TestServer } from '../support/server';
 
 /**
  * The browser client (public/) in two real headless Chromiums against a real
@@ -222,5 +222,24 @@ describe('the browser client', () => {
     await dave.view('seats');
     await dave.seat(1, 'free').waitFor();
     expect(await dave.text('active-time')).toMatch(/^Time left to shop: \d+:\d\d$/);
+  }, 120_000);
+
+  it('shows a pre-queued buyer when the line opens, then the drawn place once the operator opens the paused sale, then the seats on resume', async () => {
+    const concert = await createConcert(server, { seats: 10, sale: { opensAt: new Date(Date.now() + 3_600_000).toISOString(), paused: true } });
+    const erin = await openBuyer(browserA, 'Erin');
+    await erin.signUp();
+    await erin.joinLine(concert.id, concert.dates[0]!.id);
+    await erin.view('queue');
+    await erin.hasText('queue-ticket', 'drawn at the opening');
+    await erin.hasText('queue-state', /your place is drawn at random among everyone here at the opening/);
+
+    const sale = (body: Record<string, unknown>) => http(server, 'PATCH', `/admin/concerts/${concert.id}/sale`, { token: ADMIN_TOKEN, body });
+    expect((await sale({ opensAt: new Date().toISOString() })).status).toBe(200);
+    // The draw's queue:status push: a ticket and a place, and no estimate while paused.
+    await erin.hasText('queue-ticket', /^#\d+$/);
+    await erin.hasText('queue-position', '1');
+    await erin.hasText('queue-eta', 'paused');
+    expect((await sale({ paused: false })).status).toBe(200);
+    await erin.view('seats');
   }, 120_000);
 });

@@ -83,6 +83,7 @@ describe('catalog', () => {
       venue: 'Test hall',
       nextDateAt: concert.dates[0]?.startsAt,
       availableDates: 2,
+      opensAt: expect.any(String),
     });
     const dates = await http(server, 'GET', `/concerts/${concert.id}/dates`, { token: user.token });
     expect(dates.body).toEqual({
@@ -130,6 +131,7 @@ describe('admin API', () => {
         id: expect.any(Number),
         title: 'Admin show',
         venue: 'Hall',
+        sale: expect.objectContaining({ paused: false, challenge: 'off' }),
         dates: [{ id: expect.any(Number), startsAt: '2030-01-01T19:00:00.000Z', totalSeats: 5 }],
       },
     });

@@ -16,7 +16,7 @@ import { ADMIN_TOKEN, http, serverFor, signup, startServer, type TestServer } fr
 import { ask, client, closeClients } from '../support/clients';
 import { PG_ADMIN_URL, testDatabaseUrl } from '../support/env';
 import { FAST_QUEUE, activeToken } from '../support/queue';
-import { anId, anInt, expectAckError, expectAckOk, expectHttpError, freeSeats, isoTime, seatMap } from '../support/shapes';
+import { anId, anInt, expectAckError, expectAckOk, expectHttpError, freeSeats, isoTime, saleShape, seatMap } from '../support/shapes';
 import { CatalogRepository } from '../../src/models/catalog-repository';
 import { openDatabase } from '../../src/models/database';
 import { seedDemo } from '../../src/models/seed';
@@ -44,7 +44,7 @@ describe('operations and the catalog', () => {
     expectHttpError(await http(main, 'GET', '/nope', { token: user.token }), 404, 'NOT_FOUND');
   });
 
-  it('an admin creates a concert: 201 {concert: {id, title, venue, dates: [{id, startsAt, totalSeats}]}}, seats numbered 1..count with grade and price', async () => {
+  it('an admin creates a concert: 201 {concert: {id, title, venue, sale, dates: [{id, startsAt, totalSeats}]}}, seats numbered 1..count with grade and price', async () => {
     const at1 = new Date(Date.now() + 3 * 86_400_000).toISOString();
     const at2 = new Date(Date.now() + 4 * 86_400_000).toISOString();
     const res = await http(main, 'POST', '/admin/concerts', {
@@ -64,6 +64,7 @@ describe('operations and the catalog', () => {
         id: anId(),
         title: 'Admin show',
         venue: 'Hall A',
+        sale: saleShape({ admitPerTick: 1000, maxActive: 100000 }),
         dates: [
           { id: anId(), startsAt: at1, totalSeats: 3 },
           { id: anId(), startsAt: at2, totalSeats: 2 },
@@ -90,7 +91,7 @@ describe('operations and the catalog', () => {
     expectHttpError(bad, 400, 'VALIDATION_FAILED');
   });
 
-  it('the concert list (GET /concerts, concerts:list) is {concerts: [{id, title, venue, nextDateAt, availableDates}]} with only concerts that have a bookable future date', async () => {
+  it('the concert list (GET /concerts, concerts:list) is {concerts: [{id, title, venue, nextDateAt, availableDates, opensAt}]} with only concerts that have a bookable future date', async () => {
     const day = 86_400_000;
     const past = new Date(Date.now() - day).toISOString();
     const soon = new Date(Date.now() + 2 * day).toISOString();
@@ -104,14 +105,14 @@ describe('operations and the catalog', () => {
     const res = await http(main, 'GET', '/concerts', { token: user.token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['concerts']);
-    for (const c of res.body.concerts) expect(c).toEqual({ id: anId(), title: expect.any(String), venue: expect.any(String), nextDateAt: isoTime(), availableDates: anInt(1) });
-    expect(res.body.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2 });
+    for (const c of res.body.concerts) expect(c).toEqual({ id: anId(), title: expect.any(String), venue: expect.any(String), nextDateAt: isoTime(), availableDates: anInt(1), opensAt: isoTime() });
+    expect(res.body.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime() });
     expect(res.body.concerts.find((c: any) => c.id === pastOnly.id)).toBeUndefined();
 
     const socket = await client(main, user.token);
     const list = expectAckOk(await ask(socket, 'concerts:list', {}));
     expect(Object.keys(list)).toEqual(['concerts']);
-    expect(list.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2 });
+    expect(list.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime() });
     expect(list.concerts.find((c: any) => c.id === pastOnly.id)).toBeUndefined();
     const noDates = await http(main, 'GET', `/concerts/${pastOnly.id}/dates`, { token: user.token });
     expect(noDates.status).toBe(200);

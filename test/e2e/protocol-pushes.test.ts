@@ -49,6 +49,7 @@ describe('a buyer’s journey over Socket.IO (FAST_QUEUE, default TTLs)', () => 
       venue: 'Test hall',
       nextDateAt: date.startsAt,
       availableDates: 1,
+      opensAt: isoTime(),
     });
     expect(expectAckOk(await ask(s, 'concert:dates', { concertId: concert.id }))).toEqual({
       dates: [{ id: dateId, startsAt: date.startsAt, totalSeats: 50, freeSeats: 50 }],

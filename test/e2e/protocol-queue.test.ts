@@ -113,7 +113,7 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     expect(ja.position).toBe(1);
     expect(await admittedA).toEqual({ concertId: concert.id, expiresAt: isoTime() });
     const tickA = await waitFor(() => ticksA[0], 'the tick that admitted A');
-    expect(tickA).toEqual({ concertId: concert.id, tick: ja.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative() });
+    expect(tickA).toEqual({ concertId: concert.id, tick: ja.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative(), paused: false });
 
     const jb = expectAckOk(await ask(sb, 'queue:join', { concertId: concert.id }));
     expectQueueStatus(jb, concert.id, 'WAITING', 'required');
@@ -144,7 +144,7 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     const right = expectAckOk(await ask(sc, 'queue:status', { queueToken: jc.token }));
     expect([right.tick, right.position]).toEqual(right.tick === tickA.tick ? [tickA.tick, 2] : [tickA.tick + 1, 1]);
     const t1 = await waitFor(() => ticksC.find((t) => t.tick === tickA.tick + 1), 'the tick announcing B');
-    expect(t1).toEqual({ concertId: concert.id, tick: tickA.tick + 1, admitted: 0, left: [jb.ticket], waiting: 1, etaSecondsPerPosition: nonNegative() });
+    expect(t1).toEqual({ concertId: concert.id, tick: tickA.tick + 1, admitted: 0, left: [jb.ticket], waiting: 1, etaSecondsPerPosition: nonNegative(), paused: false });
     const posC = jc.position - t1.admitted - t1.left.filter((x: number) => x < jc.ticket).length;
     expect(posC).toBe(1);
     const sc1 = expectAckOk(await ask(sc, 'queue:status', { queueToken: jc.token }));
@@ -160,7 +160,7 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     expect(await expiredA).toEqual({ concertId: concert.id, reason: 'LEFT' });
     expect(await admittedC).toEqual({ concertId: concert.id, expiresAt: isoTime() });
     const t2 = await waitFor(() => ticksC.find((t) => t.tick === t1.tick + 1), 'the tick admitting C');
-    expect(t2).toEqual({ concertId: concert.id, tick: t1.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative() });
+    expect(t2).toEqual({ concertId: concert.id, tick: t1.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative(), paused: false });
     expect(ticksC.map((t) => t.tick)).toEqual([t1.tick, t2.tick]);
     expectQueueStatus(expectAckOk(await ask(sc, 'queue:status', { queueToken: jc.token })), concert.id, 'ACTIVE');
     expectQueueStatus(expectAckOk(await ask(sa, 'queue:status', { queueToken: ja.token })), concert.id, 'EXPIRED');
@@ -216,7 +216,7 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     expect(await admittedB).toEqual({ concertId: concert.id, expiresAt: isoTime() });
     await waitFor(() => ticksB.length > 0, 'the tick that admitted B');
     await roundTrip(sb);
-    expect(ticksB).toEqual([{ concertId: concert.id, tick: jb.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative() }]);
+    expect(ticksB).toEqual([{ concertId: concert.id, tick: jb.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative(), paused: false }]);
   });
 
   it('queue:soldout reaches a waiting user who joined over HTTP and has a socket connected ("every waiting user of the concert")', async () => {
@@ -273,7 +273,7 @@ describe('queue expiry (QUEUE_ACTIVE_TTL_SECONDS=2, QUEUE_IDLE_TIMEOUT_SECONDS=1
     const jc = await http(expirySrv, 'POST', '/queue/token', { token: c.token, body: { concertId: concert.id } });
     expect(jc.body.status).toBe('WAITING');
     const tick = await waitFor(() => ticksB.find((t) => t.left.includes(jc.body.ticket)), 'the tick announcing the idle waiter', 10_000);
-    expect(tick).toEqual({ concertId: concert.id, tick: expect.any(Number), admitted: expect.any(Number), left: [jc.body.ticket], waiting: expect.any(Number), etaSecondsPerPosition: nonNegative() });
+    expect(tick).toEqual({ concertId: concert.id, tick: expect.any(Number), admitted: expect.any(Number), left: [jc.body.ticket], waiting: expect.any(Number), etaSecondsPerPosition: nonNegative(), paused: false });
     const st = await http(expirySrv, 'GET', '/queue/status', { token: c.token, headers: { 'queue-token': jc.body.token } });
     expectQueueStatus(st.body, concert.id, 'EXPIRED');
   });

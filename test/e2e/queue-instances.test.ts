@@ -24,7 +24,7 @@ describe('waiting room on two instances (Redis store)', () => {
 
   it('share one line: one order, one active cap, positions exact whichever instance answers', async () => {
     const concert = await createConcert(a);
-    const users: { user: TestUser; token: string; ticket: number }[] = [];
+    const users: { user: TestUser; token: string; ticket: number | null }[] = [];
     for (let k = 1; k <= 8; k++) {
       const via = k % 2 ? a : b;
       const user = await signup(via);
@@ -64,7 +64,7 @@ describe('waiting room on two instances (Redis store)', () => {
     expect(await admitted).toEqual({ concertId: concert.id, expiresAt: expect.any(String) });
     await waitFor(() => ticks.length > 0, 'the tick that admitted the user');
     await roundTrip(socket);
-    expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number) }]);
+    expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number), paused: false }]);
     socket.close();
   });
 });

@@ -23,7 +23,7 @@ export function queueSuite(redis: boolean): void {
       const user = await signup(server);
       const first = await joinHttp(server, user, concert.id);
       expect(first.status).toBe(201);
-      expect(first.body).toEqual({ token: expect.any(String), concertId: concert.id, status: 'WAITING', ticket: 1, tick: 0, position: 1, waiting: 1, etaSeconds: 1 });
+      expect(first.body).toEqual({ token: expect.any(String), concertId: concert.id, status: 'WAITING', ticket: 1, opensAt: expect.any(String), paused: false, tick: 0, position: 1, waiting: 1, etaSeconds: 1 });
       const again = await joinHttp(server, user, concert.id);
       expect(again.status).toBe(200);
       expect(again.body).toMatchObject({ token: first.body.token, ticket: 1 });
@@ -66,7 +66,7 @@ export function queueSuite(redis: boolean): void {
       expect(await admitted).toEqual({ concertId: concert.id, expiresAt: expect.any(String) });
       await waitFor(() => ticks.length > 0, 'the tick that admitted the user');
       await roundTrip(socket);
-      expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number) }]);
+      expect(ticks).toEqual([{ concertId: concert.id, tick: joined.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: expect.any(Number), paused: false }]);
       socket.close();
       closeAll([a, b]);
     });
@@ -151,7 +151,7 @@ export function queueSuite(redis: boolean): void {
           for (const w of waiting) {
             const status = await w.status();
             expect(w.tracker.entry).toMatchObject({ tick: status.tick, position: status.position });
-            expect(status.position).toBe(1 + waiting.filter((x) => x.ticket < w.ticket).length);
+            expect(status.position).toBe(1 + waiting.filter((x) => (x.ticket ?? 0) < (w.ticket ?? 0)).length);
           }
         });
       }

@@ -37,8 +37,11 @@ export interface Waiter {
   user: TestUser;
   socket: Socket;
   token: string;
-  ticket: number;
+  /** Null while pre-queued. */
+  ticket: number | null;
   tracker: QueueTracker;
+  /** `queue:status` pushes (the opening's draw). */
+  pushed: QueueStatus[];
   /** Every position the tracker held, in order. */
   positions: number[];
   admitted: { concertId: number; expiresAt: string }[];
@@ -58,6 +61,7 @@ export async function waiter(server: TestServer, concertId: number, user?: TestU
     token: '',
     ticket: 0,
     tracker,
+    pushed: [],
     positions: [],
     admitted: [],
     expired: [],
@@ -76,6 +80,12 @@ export async function waiter(server: TestServer, concertId: number, user?: TestU
     }
     if (tracker.position !== null) w.positions.push(tracker.position);
   });
+  socket.on('queue:status', (s: QueueStatus) => {
+    w.pushed.push(s);
+    w.ticket = s.ticket;
+    tracker.reset(s);
+    if (s.position !== null) w.positions.push(s.position);
+  });
   socket.on('queue:admitted', (e: Waiter['admitted'][number]) => w.admitted.push(e));
   socket.on('queue:expired', (e: Waiter['expired'][number]) => w.expired.push(e));
   socket.on('queue:soldout', () => w.soldout++);
@@ -85,7 +95,7 @@ export async function waiter(server: TestServer, concertId: number, user?: TestU
   w.token = status.token;
   w.ticket = status.ticket;
   tracker.reset(status);
-  w.positions.push(status.position);
+  if (status.position !== null) w.positions.push(status.position);
   return w;
 }
 

@@ -137,12 +137,13 @@ export async function signup(server: { url: string }, name = `user${++userCounte
 
 export interface ConcertFixture {
   id: number;
+  sale: Record<string, any>;
   dates: { id: number; startsAt: string; totalSeats: number }[];
 }
 
 export async function createConcert(
   server: { url: string },
-  options: { dates?: number; seats?: number; price?: number; startsInMs?: number } = {},
+  options: { dates?: number; seats?: number; price?: number; startsInMs?: number; sale?: Record<string, unknown> } = {},
 ): Promise<ConcertFixture> {
   const startsIn = options.startsInMs ?? 7 * 86_400_000;
   const res = await http(server, 'POST', '/admin/concerts', {
@@ -154,6 +155,7 @@ export async function createConcert(
         startsAt: new Date(Date.now() + startsIn + i * 86_400_000).toISOString(),
         seats: { count: options.seats ?? 50, price: options.price ?? 1000 },
       })),
+      ...(options.sale ? { sale: options.sale } : {}),
     },
   });
   if (res.status !== 201) throw new Error(`create concert failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -46,9 +46,14 @@ export function freeSeats(count: number, price: number, grade = 'GENERAL', statu
   return Array.from({ length: count }, (_, i) => ({ number: i + 1, grade, price, status: status(i + 1) }));
 }
 
+/** Sale settings (PROTOCOL.md "Sale settings"), with the values given and any others well-formed. */
+export function saleShape(over: Record<string, unknown> = {}) {
+  return { opensAt: isoTime(), admitPerTick: anInt(1), maxActive: anInt(1), activeTtlSeconds: anInt(1), paused: false, challenge: 'off', ...over };
+}
+
 /** QueueStatus, exactly: `token` required (join), optional (status), or absent. */
 export function expectQueueStatus(s: any, concertId: unknown, status: 'WAITING' | 'ACTIVE' | 'EXPIRED', token: 'required' | 'optional' = 'optional'): void {
-  const keys = ['concertId', 'status', 'ticket', 'tick', 'position', 'waiting', 'etaSeconds'];
+  const keys = ['concertId', 'status', 'ticket', 'opensAt', 'paused', 'tick', 'position', 'waiting', 'etaSeconds'];
   if (token === 'required' || (token === 'optional' && s !== null && typeof s === 'object' && 'token' in s)) keys.push('token');
   if (status === 'ACTIVE') keys.push('expiresAt');
   expect(Object.keys(s ?? {}).sort()).toEqual(keys.sort());
@@ -57,6 +62,8 @@ export function expectQueueStatus(s: any, concertId: unknown, status: 'WAITING' 
     concertId,
     status,
     ticket: anInt(1),
+    opensAt: isoTime(),
+    paused: false,
     tick: anInt(0),
     position: status === 'WAITING' ? anInt(1) : 0,
     waiting: anInt(0),

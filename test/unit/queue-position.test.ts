@@ -1,19 +1,23 @@
 import { QueuePosition } from '../../src/client/queue-position';
 import { MemoryQueueStore } from '../../src/rooms/queue/memory-queue-store';
 import { toStatus } from '../../src/rooms/queue/waiting-room-registry';
-import type { QueueStatus, QueueTick } from '../../src/protocol/events';
+import type { QueueStatus, QueueTick, Sale } from '../../src/protocol/events';
+
+const SALE: Sale = { opensAt: '2026-01-01T00:00:00.000Z', admitPerTick: 7, maxActive: 7, activeTtlSeconds: 600, paused: false, challenge: 'off' };
 
 const status = (over: Partial<QueueStatus> = {}): QueueStatus => ({
   concertId: 1,
   status: 'WAITING',
   ticket: 10,
+  opensAt: '2026-01-01T00:00:00.000Z',
+  paused: false,
   tick: 4,
   position: 6,
   waiting: 20,
   etaSeconds: 6,
   ...over,
 });
-const tick = (over: Partial<QueueTick> = {}): QueueTick => ({ concertId: 1, tick: 5, admitted: 2, left: [], waiting: 18, etaSecondsPerPosition: 0.5, ...over });
+const tick = (over: Partial<QueueTick> = {}): QueueTick => ({ concertId: 1, tick: 5, admitted: 2, left: [], waiting: 18, etaSecondsPerPosition: 0.5, paused: false, ...over });
 
 describe('the shipped queue position function (public/queue-position.js)', () => {
   it('subtracts the admitted and the leavers ahead, and nothing for leavers behind', () => {
@@ -45,7 +49,7 @@ describe('the shipped queue position function (public/queue-position.js)', () =>
     for (let u = 1; u <= 500; u++) {
       const r = await store.join(C, u, 0, 10_000);
       if (r.full) throw new Error('full');
-      trackers.set(r.entry.ticket, QueuePosition.createTracker(toStatus(C, r.entry, false)));
+      trackers.set(r.entry.ticket, QueuePosition.createTracker(toStatus(C, r.entry, false, SALE)));
     }
     let seed = 3;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -56,8 +60,8 @@ describe('the shipped queue position function (public/queue-position.js)', () =>
           trackers.delete(ticket);
         }
       }
-      const r = await store.tick(C, { now: round * 1000, intervalMs: 1000, batch: 7, maxActive: 7 * round, activeTtlMs: 1e9, idleMs: 1e9, leaseMs: 1000, limit: 1000 });
-      const broadcast: QueueTick = { concertId: C, tick: r.tick, admitted: r.admitted.length, left: r.left, waiting: r.waiting, etaSecondsPerPosition: r.secondsPerPosition };
+      const r = await store.tick(C, { now: round * 1000, paused: false, intervalMs: 1000, batch: 7, maxActive: 7 * round, activeTtlMs: 1e9, idleMs: 1e9, leaseMs: 1000, limit: 1000 });
+      const broadcast: QueueTick = { concertId: C, tick: r.tick, admitted: r.admitted.length, left: r.left, waiting: r.waiting, etaSecondsPerPosition: r.secondsPerPosition, paused: false };
       for (const a of r.admitted) trackers.delete(a.ticket);
       for (const [ticket, tracker] of trackers) {
         const before = tracker.position ?? 0;

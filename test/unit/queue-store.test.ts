@@ -23,6 +23,7 @@ const stores: [string, () => QueueStore][] = [
 const T0 = 1_700_000_000_000;
 const params = (over: Partial<TickParams> = {}): TickParams => ({
   now: T0,
+  paused: false,
   intervalMs: 1000,
   batch: 2,
   maxActive: 3,

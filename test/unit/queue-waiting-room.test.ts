@@ -23,7 +23,8 @@ function room(store: MemoryQueueStore) {
     metrics: createMetrics(),
     clock: systemClock,
     intervalMs: 100,
-    params: { intervalMs: 100, batch: 1, maxActive: 1, activeTtlMs: 250, idleMs: 60_000, leaseMs: 1000, limit: 100 },
+    params: { intervalMs: 100, idleMs: 60_000, leaseMs: 1000, limit: 100 },
+    sale: async () => ({ opensAt: new Date(0).toISOString(), admitPerTick: 1, maxActive: 1, activeTtlSeconds: 0.25, paused: false, challenge: 'off' as const }),
     leaveBroadcast: (userId) => void left.push(userId),
     onStart: () => undefined,
   });

@@ -1,11 +1,14 @@
 import type { ExpiryReason } from '../../protocol/events';
 import { TicketLine } from './ticket-line';
 import {
+  ADMITTED_WINDOW_MS,
   EXPIRED_RETENTION_MS,
   nextRate,
   secondsPerPosition,
+  type DrawResult,
   type EntryView,
   type JoinResult,
+  type QueueCounts,
   type QueueEntry,
   type QueueStore,
   type TickParams,
@@ -18,9 +21,17 @@ class ConcertQueue {
   tick = 0;
   lastTickAt: number | undefined;
   soldOut = false;
+  paused = false;
+  /** Admissions of the last minute: [at, count] per tick that admitted, oldest first. */
+  admits: [number, number][] = [];
   readonly entries = new Map<number, QueueEntry>();
   readonly users = new Map<number, number>();
   readonly line = new TicketLine();
+  /** Pre-queued entries by key (negative, -1, -2, … in arrival order) → joined before the opening. */
+  readonly pre = new Map<number, boolean>();
+  preSeq = 0;
+  /** Pre-queue key → the ticket the draw gave it (tokens name the key). */
+  readonly aliases = new Map<number, number>();
   /** Waiters who ended since the last tick; still in `line` until it announces them. */
   leaving: number[] = [];
   /** ticket → expiresAt, in admission order (= expiry order: the TTL is one setting). */
@@ -33,7 +44,7 @@ class ConcertQueue {
   constructor(public rate: number) {}
 
   get live(): boolean {
-    return this.line.size > 0 || this.active.size > 0;
+    return this.line.size > 0 || this.active.size > 0 || this.pre.size > 0;
   }
 }
 
@@ -49,18 +60,21 @@ export class MemoryQueueStore implements QueueStore {
 
   constructor(private readonly priorRate: number) {}
 
-  async join(concertId: number, userId: number, now: number, maxWaiting: number): Promise<JoinResult> {
+  async join(concertId: number, userId: number, now: number, maxWaiting: number, opensAt = 0): Promise<JoinResult> {
     const c = this.concert(concertId);
     const current = c.entries.get(c.users.get(userId) ?? 0);
     if (current && current.status !== 'EXPIRED') {
       this.touch(c, current.ticket, now);
       return { full: false, created: false, entry: this.viewOf(c, current) };
     }
-    if (c.line.size >= maxWaiting) return { full: true, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate) };
-    const entry: QueueEntry = { ticket: ++c.seq, userId, status: 'WAITING' };
+    if (c.line.size + c.pre.size >= maxWaiting) return { full: true, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate) };
+    // Until the draw, later arrivals wait for it too: a ticket now would go ahead of the drawn.
+    const preQueued = now < opensAt || c.pre.size > 0;
+    const entry: QueueEntry = { ticket: preQueued ? -++c.preSeq : ++c.seq, userId, status: 'WAITING' };
     c.entries.set(entry.ticket, entry);
     c.users.set(userId, entry.ticket);
-    c.line.add(entry.ticket);
+    if (preQueued) c.pre.set(entry.ticket, now < opensAt);
+    else c.line.add(entry.ticket);
     let concerts = this.userConcerts.get(userId);
     if (!concerts) this.userConcerts.set(userId, (concerts = new Set()));
     concerts.add(concertId);
@@ -75,8 +89,9 @@ export class MemoryQueueStore implements QueueStore {
     return entry.token;
   }
 
-  async view(concertId: number, ticket: number, now: number): Promise<EntryView | undefined> {
+  async view(concertId: number, key: number, now: number): Promise<EntryView | undefined> {
     const c = this.concerts.get(concertId);
+    const ticket = c?.aliases.get(key) ?? key;
     const entry = c?.entries.get(ticket);
     if (!c || !entry) return undefined;
     this.touch(c, ticket, now);
@@ -87,13 +102,15 @@ export class MemoryQueueStore implements QueueStore {
     return this.concerts.get(concertId)?.users.get(userId);
   }
 
-  async end(concertId: number, ticket: number, reason: ExpiryReason, now: number, onlyActive: boolean): Promise<QueueEntry | undefined> {
+  async end(concertId: number, key: number, reason: ExpiryReason, now: number, onlyActive: boolean): Promise<QueueEntry | undefined> {
     const c = this.concerts.get(concertId);
+    const ticket = c?.aliases.get(key) ?? key;
     const entry = c?.entries.get(ticket);
     if (!c || !entry || entry.status === 'EXPIRED' || (onlyActive && entry.status !== 'ACTIVE')) return undefined;
     const before = { ...entry };
-    if (entry.status === 'WAITING') c.leaving.push(ticket);
-    else c.active.delete(ticket);
+    // A pre-queued entry has no place in the line, so no tick announces it.
+    if (entry.status === 'WAITING' && !c.pre.delete(ticket)) c.leaving.push(ticket);
+    else if (entry.status === 'ACTIVE') c.active.delete(ticket);
     expire(c, entry, reason, now);
     return before;
   }
@@ -112,8 +129,9 @@ export class MemoryQueueStore implements QueueStore {
       if (since > p.now - p.idleMs || n++ >= p.limit) break;
       const entry = c.entries.get(ticket);
       c.detached.delete(ticket);
-      if (entry?.status === 'WAITING') c.leaving.push(ticket);
-      else if (entry?.status === 'ACTIVE') c.active.delete(ticket);
+      if (entry?.status === 'WAITING') {
+        if (!c.pre.delete(ticket)) c.leaving.push(ticket);
+      } else if (entry?.status === 'ACTIVE') c.active.delete(ticket);
       else continue;
       end(entry, 'IDLE');
     }
@@ -143,11 +161,18 @@ export class MemoryQueueStore implements QueueStore {
       admitted.push({ ticket, userId: entry.userId, expiresAt: entry.expiresAt });
     }
 
-    if (hadWaiters) c.rate = nextRate(c.rate, admitted.length, p.now - (c.lastTickAt ?? p.now - p.intervalMs), p.intervalMs);
+    // A paused line says nothing about the admission rate: keep the one measured before.
+    if (hadWaiters && !p.paused) c.rate = nextRate(c.rate, admitted.length, p.now - (c.lastTickAt ?? p.now - p.intervalMs), p.intervalMs);
     c.lastTickAt = p.now;
-    const changed = admitted.length > 0 || left.length > 0;
+    if (admitted.length > 0) c.admits.push([p.now, admitted.length]);
+    while ((c.admits[0]?.[0] ?? p.now) <= p.now - ADMITTED_WINDOW_MS) c.admits.shift();
+    const announce = c.paused !== p.paused;
+    c.paused = p.paused;
+    const changed = admitted.length > 0 || left.length > 0 || announce;
     if (changed) c.tick++;
     this.purge(c, p.now, p.limit);
+    // Old keys name nothing once the room is empty (their entries have ended).
+    if (!c.live) c.aliases.clear();
     return {
       leader: true,
       tick: c.tick,
@@ -157,8 +182,37 @@ export class MemoryQueueStore implements QueueStore {
       expired,
       waiting: c.line.size,
       secondsPerPosition: secondsPerPosition(c.rate),
+      preQueued: c.pre.size,
       empty: !c.live,
     };
+  }
+
+  async draw(concertId: number, permute: (early: number) => Uint32Array): Promise<DrawResult | undefined> {
+    const c = this.concert(concertId);
+    const early: number[] = [];
+    const late: number[] = [];
+    for (const [key, beforeOpening] of c.pre) (beforeOpening ? early : late).push(key);
+    const order = permute(early.length);
+    const base = c.line.size;
+    const drawn: DrawResult['drawn'] = [];
+    const give = (key: number) => {
+      const entry = c.entries.get(key);
+      if (!entry) return;
+      const ticket = ++c.seq;
+      c.entries.delete(key);
+      entry.ticket = ticket;
+      c.entries.set(ticket, entry);
+      c.aliases.set(key, ticket);
+      if (c.users.get(entry.userId) === key) c.users.set(entry.userId, ticket);
+      c.line.add(ticket);
+      const since = c.detached.get(key);
+      if (c.detached.delete(key) && since !== undefined) c.detached.set(ticket, since);
+      drawn.push({ userId: entry.userId, ticket, position: base + drawn.length + 1 });
+    };
+    for (const i of order) give(early[i] ?? 0);
+    for (const key of late) give(key);
+    c.pre.clear();
+    return { tick: c.tick, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate), drawn };
   }
 
   async presence(userId: number, delta: 1 | -1, now: number): Promise<void> {
@@ -173,6 +227,13 @@ export class MemoryQueueStore implements QueueStore {
       if (count > 0) c.detached.delete(entry.ticket);
       else if (!c.detached.has(entry.ticket)) c.detached.set(entry.ticket, now);
     }
+  }
+
+  async counts(concertId: number, now: number): Promise<QueueCounts> {
+    const c = this.concerts.get(concertId);
+    if (!c) return { waiting: 0, preQueued: 0, active: 0, admittedLastMinute: 0 };
+    const admittedLastMinute = c.admits.reduce((sum, [at, n]) => (at > now - ADMITTED_WINDOW_MS ? sum + n : sum), 0);
+    return { waiting: c.line.size - c.leaving.length, preQueued: c.pre.size, active: c.active.size, admittedLastMinute };
   }
 
   async liveConcerts(): Promise<number[]> {
@@ -204,10 +265,12 @@ export class MemoryQueueStore implements QueueStore {
 
   private viewOf(c: ConcertQueue, entry: QueueEntry): EntryView {
     const waiting = entry.status === 'WAITING';
+    const preQueued = waiting && c.pre.has(entry.ticket);
     return {
       ...entry,
+      ...(preQueued ? { preQueued } : {}),
       tick: c.tick,
-      position: waiting ? c.line.rank(entry.ticket) + 1 : 0,
+      position: waiting && !preQueued ? c.line.rank(entry.ticket) + 1 : 0,
       waiting: c.line.size,
       secondsPerPosition: secondsPerPosition(c.rate),
     };

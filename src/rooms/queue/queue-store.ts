@@ -13,11 +13,24 @@ import type { ExpiryReason, QueueEntryStatus } from '../../protocol/events';
  * the ticks does.
  */
 export interface QueueStore {
-  /** The user's live entry (idempotent), or a new WAITING one at the back; `full` past `maxWaiting`. */
-  join(concertId: number, userId: number, now: number, maxWaiting: number): Promise<JoinResult>;
+  /**
+   * The user's live entry (idempotent), or a new WAITING one at the back; `full` past `maxWaiting`.
+   * Before `opensAt`, and after it until the opening's draw, the new entry is pre-queued: it
+   * has no ticket yet, and its key (negative) names it until the draw gives it one. No
+   * `opensAt`: the sale is open.
+   */
+  join(concertId: number, userId: number, now: number, maxWaiting: number, opensAt?: number): Promise<JoinResult>;
+  /**
+   * The opening's draw, once the sale is open: the pre-queued entries get the next tickets,
+   * those who joined before the opening in the order `permute(early)` gives (a permutation
+   * of 0..early-1 of their arrival order), then those who joined since in arrival order.
+   * Atomic and, with a lease, done by its holder only; `undefined` when not the holder or
+   * the pre-queue changed under it (the next tick draws again).
+   */
+  draw(concertId: number, permute: (early: number) => Uint32Array, p: { now: number; leaseMs: number }): Promise<DrawResult | undefined>;
   /** Stores the entry's token unless one is stored; returns the stored one (first writer wins). */
   setToken(concertId: number, ticket: number, token: string): Promise<string>;
-  /** The entry with its position at the current tick; counts as activity of its user. */
+  /** The entry with its position at the current tick (by ticket, or by its pre-queue key); counts as activity of its user. */
   view(concertId: number, ticket: number, now: number): Promise<EntryView | undefined>;
   /** The ticket of the user's most recent entry for the concert, live or not. */
   currentTicket(concertId: number, userId: number): Promise<number | undefined>;
@@ -34,6 +47,8 @@ export interface QueueStore {
    * (or from their last command, whichever is later).
    */
   presence(userId: number, delta: 1 | -1, now: number): Promise<void>;
+  /** Live figures of the concert for the operator, from what the store keeps anyway (no scan). */
+  counts(concertId: number, now: number): Promise<QueueCounts>;
   /** Concerts that have live entries (so their tickers run somewhere). */
   liveConcerts(): Promise<number[]>;
   /** Records whether the concert is sold out; true when that changed the stored value. */
@@ -52,6 +67,8 @@ export interface QueueEntry {
 }
 
 export interface EntryView extends QueueEntry {
+  /** Waiting for the opening's draw: `ticket` is only its key, and it has no position yet. */
+  preQueued?: boolean;
   /** The concert's last tick the position includes. */
   tick: number;
   /** Users in the line ahead + 1 at `tick`; 0 unless WAITING. */
@@ -64,8 +81,27 @@ export interface EntryView extends QueueEntry {
 
 export type JoinResult = { full: false; created: boolean; entry: EntryView } | { full: true; waiting: number; secondsPerPosition: number };
 
+export interface DrawResult {
+  tick: number;
+  /** Line length after the draw. */
+  waiting: number;
+  secondsPerPosition: number;
+  /** Each drawn entry with its new ticket and position, in ticket order. */
+  drawn: { userId: number; ticket: number; position: number }[];
+}
+
+export interface QueueCounts {
+  preQueued: number;
+  /** Users in the line now (leavers not yet announced excluded). */
+  waiting: number;
+  active: number;
+  admittedLastMinute: number;
+}
+
 export interface TickParams {
   now: number;
+  /** Admissions paused by the operator (`batch` is then 0): a change of it is announced by a tick of its own. */
+  paused: boolean;
   intervalMs: number;
   batch: number;
   maxActive: number;
@@ -90,12 +126,16 @@ export interface TickResult {
   expired: { ticket: number; userId: number; reason: ExpiryReason }[];
   waiting: number;
   secondsPerPosition: number;
+  /** Entries waiting for the opening's draw. */
+  preQueued: number;
   /** No live entry is left: the concert's ticker may stop. */
   empty: boolean;
 }
 
 /** Ended entries stay readable (status EXPIRED) this long, then their records go. */
 export const EXPIRED_RETENTION_MS = 3_600_000;
+/** The window of `admittedLastMinute`. */
+export const ADMITTED_WINDOW_MS = 60_000;
 /** Time constant of the admission-rate average. */
 export const RATE_TAU_MS = 10_000;
 /** Cap on seconds per position when nothing is being admitted. */

@@ -2,7 +2,7 @@
  * Lua for the Redis queue store: each script is one atomic step. All
  * per-concert scripts take the same KEYS, in this order (see `concertKeys`):
  *
- *   1 meta      hash: seq, tick, rate, last (ms), soldout
+ *   1 meta      hash: seq, preseq, tick, rate, last (ms), soldout, paused (1/0)
  *   2 line      zset ticket→ticket: the waiting line, leavers included until the tick announces them
  *   3 leaving   set: waiters ended since the last tick
  *   4 active    zset ticket→expiresAt
@@ -15,9 +15,14 @@
  *  11 concerts  set of concerts with live entries (global)
  *  12 conns     hash userId→instances with a socket of the user (global)
  *  13 queues    set of the user's concerts (per user; a placeholder when no user is involved)
+ *  14 admits    zset "tick:count"→at: admissions of the last minute
+ *  15 pre       zset key→arrival: pre-queued entries (keys -1, -2, …); joined after the opening scores LATE + n
+ *  16 alias     hash pre-queue key→the ticket the draw gave it
  */
 const PRELUDE = `
-local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES = unpack(KEYS)
+local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES, ADMITS, PRE, ALIAS = unpack(KEYS)
+local LATE = 1e15
+local function resolve(t) return redis.call('HGET', ALIAS, t) or t end
 local function parse(s)
   if not s then return nil end
   local st, uid, exp, reason = string.match(s, '^(%u)|(%d+)|(%d*)|(%u*)$')
@@ -28,10 +33,12 @@ local function int(n) return string.format('%.0f', n) end
 local function enc(st, uid, exp, reason) return st .. '|' .. uid .. '|' .. (exp or '') .. '|' .. (reason or '') end
 local function rate() return redis.call('HGET', META, 'rate') or '' end
 local function view(t, e)
-  local pos = 0
-  if e.st == 'W' then pos = (redis.call('ZRANK', LINE, t) or -1) + 1 end
+  local pos, pre = 0, 0
+  if e.st == 'W' then
+    if redis.call('ZSCORE', PRE, t) then pre = 1 else pos = (redis.call('ZRANK', LINE, t) or -1) + 1 end
+  end
   return { tostring(t), e.st, e.uid, e.exp, e.reason, redis.call('HGET', TOKENS, t) or '',
-           redis.call('HGET', META, 'tick') or '0', pos, redis.call('ZCARD', LINE), rate() }
+           redis.call('HGET', META, 'tick') or '0', pos, redis.call('ZCARD', LINE), rate(), pre }
 end
 local function expire(t, e, reason, now)
   redis.call('HSET', ENTRIES, t, enc('E', e.uid, '', reason))
@@ -40,7 +47,7 @@ local function expire(t, e, reason, now)
 end
 `;
 
-/** ARGV: userId, now, maxWaiting, concertId → {created (1/0), ...view} | {-1, waiting, rate} */
+/** ARGV: userId, now, maxWaiting, concertId, opensAt → {created (1/0), ...view} | {-1, waiting, rate} */
 export const JOIN = `${PRELUDE}
 local uid, now = ARGV[1], ARGV[2]
 local t = redis.call('HGET', USERS, uid)
@@ -54,11 +61,19 @@ if t then
   end
 end
 local waiting = redis.call('ZCARD', LINE)
-if waiting >= tonumber(ARGV[3]) then return { -1, waiting, rate() } end
-t = redis.call('HINCRBY', META, 'seq', 1)
+if waiting + redis.call('ZCARD', PRE) >= tonumber(ARGV[3]) then return { -1, waiting, rate() } end
+-- Until the draw, later arrivals wait for it too: a ticket now would go ahead of the drawn.
+local early = tonumber(now) < tonumber(ARGV[5])
+if early or redis.call('ZCARD', PRE) > 0 then
+  local n = redis.call('HINCRBY', META, 'preseq', 1)
+  t = tostring(-n)
+  redis.call('ZADD', PRE, early and n or LATE + n, t)
+else
+  t = redis.call('HINCRBY', META, 'seq', 1)
+  redis.call('ZADD', LINE, t, t)
+end
 redis.call('HSET', ENTRIES, t, enc('W', uid))
 redis.call('HSET', USERS, uid, t)
-redis.call('ZADD', LINE, t, t)
 redis.call('SADD', QUEUES, ARGV[4])
 redis.call('SADD', CONCERTS, ARGV[4])
 if tonumber(redis.call('HGET', CONNS, uid) or '0') <= 0 then redis.call('ZADD', DETACHED, now, t) end
@@ -69,32 +84,37 @@ return v
 
 /** ARGV: ticket, token → the stored token (first writer wins). */
 export const SET_TOKEN = `${PRELUDE}
-if redis.call('HEXISTS', ENTRIES, ARGV[1]) == 0 then return ARGV[2] end
-redis.call('HSETNX', TOKENS, ARGV[1], ARGV[2])
-return redis.call('HGET', TOKENS, ARGV[1])
+local t = resolve(ARGV[1])
+if redis.call('HEXISTS', ENTRIES, t) == 0 then return ARGV[2] end
+redis.call('HSETNX', TOKENS, t, ARGV[2])
+return redis.call('HGET', TOKENS, t)
 `;
 
 /** ARGV: ticket, now → view | nil. Counts as activity of the entry's user. */
 export const VIEW = `${PRELUDE}
-local e = parse(redis.call('HGET', ENTRIES, ARGV[1]))
+local t = resolve(ARGV[1])
+local e = parse(redis.call('HGET', ENTRIES, t))
 if not e then return false end
-if e.st ~= 'E' then redis.call('ZADD', DETACHED, 'XX', ARGV[2], ARGV[1]) end
-return view(ARGV[1], e)
+if e.st ~= 'E' then redis.call('ZADD', DETACHED, 'XX', ARGV[2], t) end
+return view(t, e)
 `;
 
 /** ARGV: ticket, reason, now, onlyActive (1/0) → {status, userId, expiresAt} as it was | nil */
 export const END = `${PRELUDE}
-local t = ARGV[1]
+local t = resolve(ARGV[1])
 local e = parse(redis.call('HGET', ENTRIES, t))
 if not e or e.st == 'E' or (ARGV[4] == '1' and e.st ~= 'A') then return false end
-if e.st == 'W' then redis.call('SADD', LEAVING, t) else redis.call('ZREM', ACTIVE, t) end
+-- A pre-queued entry has no place in the line, so no tick announces it.
+if e.st == 'W' then
+  if redis.call('ZREM', PRE, t) == 0 then redis.call('SADD', LEAVING, t) end
+else redis.call('ZREM', ACTIVE, t) end
 expire(t, e, ARGV[2], ARGV[3])
 return { e.st, e.uid, e.exp }
 `;
 
 /**
  * ARGV: now, intervalMs, batch, maxActive, ttlMs, idleMs, leaseMs, limit,
- * instance, tauMs, retentionMs, concertId, priorRate
+ * instance, tauMs, retentionMs, concertId, priorRate, paused (1/0), windowMs
  * → {leader 0, tick, empty} | {leader 1, tick, changed, admitted[t,u,exp...], left[t...], expired[t,u,reason...], waiting, rate, empty}
  */
 export const TICK = `${PRELUDE}
@@ -116,7 +136,7 @@ for _, t in ipairs(redis.call('ZRANGEBYSCORE', DETACHED, '-inf', now - idle, 'LI
   local e = parse(redis.call('HGET', ENTRIES, t))
   redis.call('ZREM', DETACHED, t)
   if e and e.st == 'W' then
-    redis.call('SADD', LEAVING, t)
+    if redis.call('ZREM', PRE, t) == 0 then redis.call('SADD', LEAVING, t) end
     ended(t, e, 'IDLE')
   elseif e and e.st == 'A' then
     redis.call('ZREM', ACTIVE, t)
@@ -146,7 +166,8 @@ if room > 0 then
   end
 end
 local r = tonumber(redis.call('HGET', META, 'rate') or ARGV[13])
-if hadWaiters then
+local paused = ARGV[14] == '1'
+if hadWaiters and not paused then
   local last = tonumber(redis.call('HGET', META, 'last') or '0')
   local elapsed = interval
   if last > 0 then elapsed = now - last end
@@ -155,8 +176,12 @@ if hadWaiters then
 end
 redis.call('HSET', META, 'rate', string.format('%.17g', r), 'last', int(now))
 local tick = tonumber(redis.call('HGET', META, 'tick') or '0')
-local changed = #admitted > 0 or #left > 0
+local announce = (redis.call('HGET', META, 'paused') or '0') ~= ARGV[14]
+redis.call('HSET', META, 'paused', ARGV[14])
+local changed = #admitted > 0 or #left > 0 or announce
 if changed then tick = redis.call('HINCRBY', META, 'tick', 1) end
+if #admitted > 0 then redis.call('ZADD', ADMITS, now, tick .. ':' .. (#admitted / 3)) end
+redis.call('ZREMRANGEBYSCORE', ADMITS, '-inf', now - tonumber(ARGV[15]))
 for _, t in ipairs(redis.call('ZRANGEBYSCORE', GONE, '-inf', now - tonumber(ARGV[11]), 'LIMIT', 0, limit)) do
   local e = parse(redis.call('HGET', ENTRIES, t))
   redis.call('HDEL', ENTRIES, t)
@@ -165,9 +190,67 @@ for _, t in ipairs(redis.call('ZRANGEBYSCORE', GONE, '-inf', now - tonumber(ARGV
   if e and redis.call('HGET', USERS, e.uid) == t then redis.call('HDEL', USERS, e.uid) end
 end
 local waiting = redis.call('ZCARD', LINE)
-local empty = waiting == 0 and redis.call('ZCARD', ACTIVE) == 0
-if empty then redis.call('SREM', CONCERTS, ARGV[12]) end
-return { 1, tick, changed and 1 or 0, admitted, left, expired, waiting, string.format('%.17g', r), empty and 1 or 0 }
+local preQueued = redis.call('ZCARD', PRE)
+local empty = waiting == 0 and preQueued == 0 and redis.call('ZCARD', ACTIVE) == 0
+if empty then
+  redis.call('SREM', CONCERTS, ARGV[12])
+  -- Old keys name nothing once the room is empty (their entries have ended).
+  redis.call('DEL', ALIAS)
+end
+return { 1, tick, changed and 1 or 0, admitted, left, expired, waiting, string.format('%.17g', r), empty and 1 or 0, preQueued }
+`;
+
+/**
+ * The opening's draw. ARGV: instance, leaseMs, early count, order (the early entries' 1-based
+ * arrival indices, comma-separated, in drawn order)
+ * → {0} not the lease holder | {-1} the early count changed | {1, tick, base, waiting, rate, {ticket, userId, ...}}
+ */
+export const DRAW = `${PRELUDE}
+local holder = redis.call('GET', LEASE)
+if holder and holder ~= ARGV[1] then return { 0 } end
+redis.call('SET', LEASE, ARGV[1], 'PX', ARGV[2])
+local early = redis.call('ZRANGEBYSCORE', PRE, '-inf', '(' .. LATE)
+if #early ~= tonumber(ARGV[3]) then return { -1 } end
+local late = redis.call('ZRANGEBYSCORE', PRE, LATE, '+inf')
+local base = redis.call('ZCARD', LINE)
+local seq = tonumber(redis.call('HGET', META, 'seq') or '0')
+local drawn = {}
+local function give(key)
+  if not key then return end
+  local e = parse(redis.call('HGET', ENTRIES, key))
+  if not e or e.st ~= 'W' then return end
+  seq = seq + 1
+  redis.call('HSET', ENTRIES, seq, enc('W', e.uid))
+  redis.call('HDEL', ENTRIES, key)
+  local token = redis.call('HGET', TOKENS, key)
+  if token then
+    redis.call('HSET', TOKENS, seq, token)
+    redis.call('HDEL', TOKENS, key)
+  end
+  redis.call('HSET', ALIAS, key, seq)
+  if redis.call('HGET', USERS, e.uid) == key then redis.call('HSET', USERS, e.uid, seq) end
+  redis.call('ZADD', LINE, seq, seq)
+  local since = redis.call('ZSCORE', DETACHED, key)
+  if since then
+    redis.call('ZREM', DETACHED, key)
+    redis.call('ZADD', DETACHED, since, seq)
+  end
+  table.insert(drawn, seq); table.insert(drawn, e.uid)
+end
+for i in string.gmatch(ARGV[4], '%d+') do give(early[tonumber(i)]) end
+for _, key in ipairs(late) do give(key) end
+redis.call('HSET', META, 'seq', seq)
+redis.call('DEL', PRE)
+return { 1, redis.call('HGET', META, 'tick') or '0', base, redis.call('ZCARD', LINE), rate(), drawn }
+`;
+
+/** ARGV: now, windowMs → {waiting, active, admitted in the window} */
+export const COUNTS = `${PRELUDE}
+local n = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', ADMITS, '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2])), '+inf')) do
+  n = n + tonumber(string.match(m, ':(%d+)$'))
+end
+return { redis.call('ZCARD', LINE) - redis.call('SCARD', LEAVING), redis.call('ZCARD', ACTIVE), n, redis.call('ZCARD', PRE) }
 `;
 
 /** ARGV: userId, now. Re-derives whether the user's entry counts as detached from the global count. */

@@ -2,17 +2,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ExpiryReason, QueueEntryStatus } from '../../protocol/events';
 import {
+  ADMITTED_WINDOW_MS,
   EXPIRED_RETENTION_MS,
   RATE_TAU_MS,
   secondsPerPosition,
+  type DrawResult,
   type EntryView,
   type JoinResult,
+  type QueueCounts,
   type QueueEntry,
   type QueueStore,
   type TickParams,
   type TickResult,
 } from './queue-store';
-import { COUNT_CONNECTION, END, JOIN, SET_SOLD_OUT, SET_TOKEN, SYNC_PRESENCE, TICK, VIEW } from './redis-queue-scripts';
+import { COUNT_CONNECTION, COUNTS, DRAW, END, JOIN, SET_SOLD_OUT, SET_TOKEN, SYNC_PRESENCE, TICK, VIEW } from './redis-queue-scripts';
 
 /** EVALSHA with a fallback to EVAL when Redis does not know the script yet (restart, SCRIPT FLUSH). */
 class Script {
@@ -40,8 +43,13 @@ const scripts = {
   tick: new Script(TICK),
   syncPresence: new Script(SYNC_PRESENCE),
   countConnection: new Script(COUNT_CONNECTION),
+  counts: new Script(COUNTS),
+  draw: new Script(DRAW),
   setSoldOut: new Script(SET_SOLD_OUT),
 };
+
+/** Must match LATE in the scripts: pre-queue scores from here on are arrivals after the opening. */
+const LATE_SCORE = 1e15;
 
 const STATUS: Record<string, QueueEntryStatus> = { W: 'WAITING', A: 'ACTIVE', E: 'EXPIRED' };
 
@@ -61,8 +69,8 @@ export class RedisQueueStore implements QueueStore {
     private readonly priorRate: number,
   ) {}
 
-  async join(concertId: number, userId: number, now: number, maxWaiting: number): Promise<JoinResult> {
-    const reply = list(await scripts.join.run(this.redis, this.keys(concertId, userId), [userId, now, maxWaiting, concertId]));
+  async join(concertId: number, userId: number, now: number, maxWaiting: number, opensAt = 0): Promise<JoinResult> {
+    const reply = list(await scripts.join.run(this.redis, this.keys(concertId, userId), [userId, now, maxWaiting, concertId, opensAt]));
     if (num(reply[0]) === -1) return { full: true, waiting: num(reply[1]), secondsPerPosition: this.spp(reply[2]) };
     return { full: false, created: num(reply[0]) === 1, entry: this.parseView(reply.slice(1)) };
   }
@@ -91,11 +99,11 @@ export class RedisQueueStore implements QueueStore {
   async tick(concertId: number, p: TickParams): Promise<TickResult> {
     const args = [p.now, p.intervalMs, p.batch, p.maxActive, p.activeTtlMs, p.idleMs, p.leaseMs, p.limit];
     const reply = list(
-      await scripts.tick.run(this.redis, this.keys(concertId), [...args, this.instance, RATE_TAU_MS, EXPIRED_RETENTION_MS, concertId, this.priorRate]),
+      await scripts.tick.run(this.redis, this.keys(concertId), [...args, this.instance, RATE_TAU_MS, EXPIRED_RETENTION_MS, concertId, this.priorRate, p.paused ? 1 : 0, ADMITTED_WINDOW_MS]),
     );
     if (num(reply[0]) === 0) {
       const follower = { leader: false, tick: num(reply[1]), changed: false, admitted: [], left: [], expired: [], waiting: 0 };
-      return { ...follower, secondsPerPosition: 0, empty: num(reply[2]) === 1 };
+      return { ...follower, secondsPerPosition: 0, preQueued: 0, empty: num(reply[2]) === 1 };
     }
     const admitted = triples(reply[3]).map(([t, u, e]) => ({ ticket: num(t), userId: num(u), expiresAt: num(e) }));
     const expired = triples(reply[5]).map(([t, u, r]) => ({ ticket: num(t), userId: num(u), reason: str(r) as ExpiryReason }));
@@ -109,7 +117,23 @@ export class RedisQueueStore implements QueueStore {
       waiting: num(reply[6]),
       secondsPerPosition: this.spp(reply[7]),
       empty: num(reply[8]) === 1,
+      preQueued: num(reply[9]),
     };
+  }
+
+  async draw(concertId: number, permute: (early: number) => Uint32Array, p: { now: number; leaseMs: number }): Promise<DrawResult | undefined> {
+    // Joins before the opening have ended by now, so the count holds unless one leaves meanwhile:
+    // the script checks it, and a changed count is drawn again at the next tick.
+    const order = permute(await this.redis.zcount(this.key(concertId, 'pre'), '-inf', `(${LATE_SCORE}`));
+    // 1-based arrival indices, one string: a hundred thousand ARGV entries would cost more to parse.
+    const indices = Array.from(order, (i) => i + 1).join(',');
+    const reply = list(await scripts.draw.run(this.redis, this.keys(concertId), [this.instance, p.leaseMs, order.length, indices]));
+    if (num(reply[0]) !== 1) return undefined;
+    const base = num(reply[2]);
+    const flat = list(reply[5]);
+    const drawn: DrawResult['drawn'] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) drawn.push({ ticket: num(flat[i]), userId: num(flat[i + 1]), position: base + drawn.length + 1 });
+    return { tick: num(reply[1]), waiting: num(reply[3]), secondsPerPosition: this.spp(reply[4]), drawn };
   }
 
   async presence(userId: number, delta: 1 | -1, now: number): Promise<void> {
@@ -117,6 +141,11 @@ export class RedisQueueStore implements QueueStore {
     const concerts = await this.redis.smembers(this.userKey(userId));
     // Each sync re-reads the global count, so whichever instance syncs last leaves the right state.
     await Promise.all(concerts.map((c) => scripts.syncPresence.run(this.redis, this.keys(Number(c), userId), [userId, now])));
+  }
+
+  async counts(concertId: number, now: number): Promise<QueueCounts> {
+    const [waiting, active, admitted, preQueued] = list(await scripts.counts.run(this.redis, this.keys(concertId), [now, ADMITTED_WINDOW_MS])).map(num);
+    return { waiting: waiting ?? 0, preQueued: preQueued ?? 0, active: active ?? 0, admittedLastMinute: admitted ?? 0 };
   }
 
   async liveConcerts(): Promise<number[]> {
@@ -132,7 +161,7 @@ export class RedisQueueStore implements QueueStore {
   }
 
   private parseView(v: unknown[]): EntryView {
-    const [ticket, status, userId, expiresAt, reason, token, tick, position, waiting, rate] = v;
+    const [ticket, status, userId, expiresAt, reason, token, tick, position, waiting, rate, pre] = v;
     const view: EntryView = {
       ticket: num(ticket),
       userId: num(userId),
@@ -145,6 +174,7 @@ export class RedisQueueStore implements QueueStore {
     };
     if (str(reason) !== '') view.reason = str(reason) as ExpiryReason;
     if (str(token) !== '') view.token = str(token);
+    if (str(pre) === '1') view.preQueued = true;
     return view;
   }
 
@@ -168,7 +198,7 @@ export class RedisQueueStore implements QueueStore {
   private keys(concertId: number, userId?: number): string[] {
     const names = ['meta', 'line', 'leaving', 'active', 'detached', 'entries', 'tokens', 'users', 'gone', 'lease'];
     const queues = userId === undefined ? this.global('none') : this.userKey(userId);
-    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues];
+    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, ...['admits', 'pre', 'alias'].map((n) => this.key(concertId, n))];
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../../config';
 import { AppError, notFound } from '../../errors';
-import type { QueueStatus } from '../../protocol/events';
+import type { QueueStatus, Sale } from '../../protocol/events';
 import type { Metrics } from '../../metrics';
 import type { Tokens } from '../../tokens';
 import type { Logger } from '../../logger';
@@ -19,7 +19,9 @@ export interface WaitingRoomRegistryDeps {
   log: Logger;
   metrics: Metrics;
   tokens: Tokens;
-  catalog: Pick<CatalogRepository, 'concertExists' | 'hasFreeSeat'>;
+  catalog: Pick<CatalogRepository, 'hasFreeSeat'>;
+  /** Each concert's sale settings; undefined names no concert. */
+  sales: { get(concertId: number): Promise<Sale | undefined> };
   push: Push;
   store: QueueStore;
   /** Puts all the user's sockets (every instance) in the concert's tick broadcast: "everyone waiting" gets ticks. */
@@ -54,7 +56,6 @@ const TICK_LIMIT = 1000;
  */
 export class WaitingRoomRegistry implements QueueGate {
   private readonly rooms = new Map<number, WaitingRoom>();
-  private readonly knownConcerts = new Set<number>();
   /** Sockets per user on this instance; the store hears only of the first and the last. */
   private readonly sockets = new Map<number, number>();
   /** Presence writes in flight: close() lets them finish before the store goes. */
@@ -88,13 +89,13 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 
   async join(userId: number, concertId: number, beforeRead?: BeforeRead, knock?: Knock): Promise<{ created: boolean; status: QueueStatus }> {
-    await this.requireConcert(concertId);
+    const sale = await this.sale(concertId);
     const { store, config, tokens, door } = this.deps;
     // Rejoining with a live entry passes the door freely (a reload, a second tab).
     const newcomer = door && knock && !(await this.hasLiveEntry(concertId, userId));
     if (newcomer) await door.admit(concertId, knock.ip, knock.solution, (other) => this.hasLiveEntry(concertId, other));
     await beforeRead?.(concertId);
-    const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting);
+    const result = await store.join(concertId, userId, this.clock.now(), config.queueMaxWaiting, Date.parse(sale.opensAt));
     if (result.full) {
       const retryAfter = Math.min(60, Math.max(1, Math.ceil(result.secondsPerPosition)));
       throw new AppError('QUEUE_FULL', 'the waiting room is full; try again later', { waiting: result.waiting }, retryAfter);
@@ -102,9 +103,10 @@ export class WaitingRoomRegistry implements QueueGate {
     const entry = result.entry;
     if (newcomer && result.created) await door.entered(concertId, knock.ip, userId);
     // Concurrent first joins (tabs, transports) each sign; the store keeps the first token, so all get the same one.
+    // A pre-queued entry's token names its pre-queue key, which keeps naming it after the draw.
     entry.token ??= await store.setToken(concertId, entry.ticket, tokens.signQueue({ userId, concertId, ticket: entry.ticket }));
     this.follow(userId, concertId, entry);
-    return { created: result.created, status: toStatus(concertId, entry, true) };
+    return { created: result.created, status: toStatus(concertId, entry, true, sale) };
   }
 
   /** The challenge a newcomer must solve to join the concert's waiting room. */
@@ -126,7 +128,7 @@ export class WaitingRoomRegistry implements QueueGate {
     const entry = await this.deps.store.view(concertId, ticket, this.clock.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
     this.follow(userId, concertId, entry);
-    return toStatus(concertId, entry, false);
+    return toStatus(concertId, entry, false, await this.sale(concertId));
   }
 
   async leave(userId: number, queueToken: string | undefined): Promise<void> {
@@ -216,11 +218,9 @@ export class WaitingRoomRegistry implements QueueGate {
       log,
       clock: this.clock,
       intervalMs,
+      sale: () => this.sale(concertId),
       params: {
         intervalMs,
-        batch: config.queueAdmitBatch,
-        maxActive: config.queueMaxActive,
-        activeTtlMs: config.queueActiveTtlSeconds * 1000,
         idleMs: config.queueIdleTimeoutSeconds * 1000,
         leaseMs: Math.max(3 * intervalMs, 1000),
         limit: TICK_LIMIT,
@@ -232,11 +232,10 @@ export class WaitingRoomRegistry implements QueueGate {
     return room;
   }
 
-  private async requireConcert(concertId: number): Promise<void> {
-    // Concerts are never deleted, so a positive answer can be kept.
-    if (this.knownConcerts.has(concertId)) return;
-    if (!(await this.deps.catalog.concertExists(concertId))) throw notFound('concert');
-    this.knownConcerts.add(concertId);
+  private async sale(concertId: number): Promise<Sale> {
+    const sale = await this.deps.sales.get(concertId);
+    if (!sale) throw notFound('concert');
+    return sale;
   }
 
   private async discover(): Promise<void> {
@@ -251,16 +250,19 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 }
 
-export function toStatus(concertId: number, entry: EntryView, withToken: boolean): QueueStatus {
+export function toStatus(concertId: number, entry: EntryView, withToken: boolean, sale: Sale): QueueStatus {
   const waiting = entry.status === 'WAITING';
+  const drawn = !entry.preQueued;
   const status: QueueStatus = {
     concertId,
     status: entry.status,
-    ticket: entry.ticket,
+    ticket: drawn ? entry.ticket : null,
+    opensAt: sale.opensAt,
+    paused: sale.paused,
     tick: entry.tick,
-    position: waiting ? entry.position : 0,
+    position: !waiting ? 0 : drawn ? entry.position : null,
     waiting: entry.waiting,
-    etaSeconds: waiting ? Math.ceil(entry.position * entry.secondsPerPosition) : 0,
+    etaSeconds: !waiting ? 0 : sale.paused || !drawn ? null : Math.ceil(entry.position * entry.secondsPerPosition),
   };
   if (entry.status === 'ACTIVE' && entry.expiresAt !== undefined) status.expiresAt = new Date(entry.expiresAt).toISOString();
   return withToken && entry.token !== undefined ? { token: entry.token, ...status } : status;

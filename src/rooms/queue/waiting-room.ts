@@ -1,10 +1,11 @@
-import type { ExpiryReason } from '../../protocol/events';
+import type { ExpiryReason, Sale } from '../../protocol/events';
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
 import type { Clock } from '../../timers/clock';
 import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
 import type { QueueStore, TickParams } from './queue-store';
+import { shuffle, type RandomInt } from './shuffle';
 
 export interface WaitingRoomDeps {
   store: QueueStore;
@@ -13,11 +14,16 @@ export interface WaitingRoomDeps {
   metrics: Metrics;
   clock: Clock;
   intervalMs: number;
-  params: Omit<TickParams, 'now'>;
+  /** What the sale's settings do not give. */
+  params: Omit<TickParams, 'now' | 'paused' | 'batch' | 'maxActive' | 'activeTtlMs'>;
+  /** The concert's sale settings as of now: read every tick, so a change applies from the next one. */
+  sale(): Promise<Sale>;
   /** Takes the user's sockets out of the concert's tick broadcast (admitted or expired). */
   leaveBroadcast(userId: number, concertId: number): void;
   /** The ticker (re)started: a good moment to check for a sell-out. */
   onStart(concertId: number): void;
+  /** The opening draw's randomness; crypto.randomInt unless a test seeds it. */
+  random?: RandomInt;
 }
 
 /**
@@ -65,7 +71,15 @@ export class WaitingRoom {
     this.wanted = false;
     const { store, push, metrics } = this.deps;
     const started = process.hrtime.bigint();
-    const r = await store.tick(this.concertId, { ...this.deps.params, now: this.deps.clock.now() });
+    const sale = await this.deps.sale();
+    const r = await store.tick(this.concertId, {
+      ...this.deps.params,
+      now: this.deps.clock.now(),
+      paused: sale.paused,
+      batch: sale.paused ? 0 : sale.admitPerTick,
+      maxActive: sale.maxActive,
+      activeTtlMs: sale.activeTtlSeconds * 1000,
+    });
     if (r.leader) {
       const concertId = this.concertId;
       if (r.changed) {
@@ -75,7 +89,8 @@ export class WaitingRoom {
           admitted: r.admitted.length,
           left: r.left,
           waiting: r.waiting,
-          etaSecondsPerPosition: r.secondsPerPosition,
+          etaSecondsPerPosition: sale.paused ? null : r.secondsPerPosition,
+          paused: sale.paused,
         });
       }
       for (const a of r.admitted) {
@@ -89,6 +104,34 @@ export class WaitingRoom {
       metrics.queueAdmitted.inc(r.admitted.length);
       metrics.queueTickDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
+    if (r.leader && r.preQueued > 0 && this.deps.clock.now() >= Date.parse(sale.opensAt)) await this.draw(sale);
     if (r.empty && !this.wanted) void this.ticker.stop();
+  }
+
+  /**
+   * The opening: one shuffle of those who joined before it, stored (atomically, by the lease
+   * holder) before anyone hears of it; then each drawn user is told their ticket and position.
+   * A store that refuses (lease lost, or a join raced the count) is asked again next tick.
+   */
+  private async draw(sale: Sale): Promise<void> {
+    const { store, push, metrics, params } = this.deps;
+    const r = await store.draw(this.concertId, (early) => shuffle(early, this.deps.random), { now: this.deps.clock.now(), leaseMs: params.leaseMs });
+    if (!r) return;
+    metrics.queueDraws.inc();
+    metrics.queueDrawn.inc(r.drawn.length);
+    const { concertId } = this;
+    for (const d of r.drawn) {
+      push.toUser(d.userId, 'queue:status', {
+        concertId,
+        status: 'WAITING',
+        ticket: d.ticket,
+        opensAt: sale.opensAt,
+        paused: sale.paused,
+        tick: r.tick,
+        position: d.position,
+        waiting: r.waiting,
+        etaSeconds: sale.paused ? null : Math.ceil(d.position * r.secondsPerPosition),
+      });
+    }
   }
 }

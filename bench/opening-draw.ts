@@ -1,0 +1,114 @@
+/**
+ * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores memory,redis]`.
+ * Fills a pre-queue with that many users (straight into the queue store, no sockets: one
+ * process holds at most ~19,900), then does what the lease holder's tick does at the
+ * opening, timed step by step: the Fisher–Yates shuffle on crypto.randomInt, the store's
+ * atomic draw (durable in the store before anyone is told), and one `queue:status` push per
+ * drawn user through a real socket.io server's push path (encoded and handed to the
+ * adapter; no socket is connected, so no network write). Then the first tick after the
+ * opening and a check that drawn positions are exact.
+ */
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import { createSocketPush } from '../src/handlers/socket-push';
+import type { AppServer } from '../src/handlers/socket';
+import { MemoryQueueStore } from '../src/rooms/queue/memory-queue-store';
+import { RedisQueueStore } from '../src/rooms/queue/redis-queue-store';
+import type { QueueStore } from '../src/rooms/queue/queue-store';
+import { shuffle } from '../src/rooms/queue/shuffle';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+
+async function run(kind: string, users: number) {
+  const redis = kind === 'redis' ? new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
+  const prefix = `tix-bench-draw-${process.pid}-${Date.now()}:`;
+  const store: QueueStore = redis ? new RedisQueueStore(redis, prefix, 50) : new MemoryQueueStore(50);
+  const io: AppServer = new Server();
+  const push = createSocketPush(io);
+  const concertId = 1;
+  const opensAt = 1_000_000;
+  try {
+    const fill0 = performance.now();
+    for (let from = 1; from <= users; from += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, users - from + 1) }, (_, i) => store.join(concertId, from + i, 1, users + 1, opensAt)));
+    }
+    const fillMs = performance.now() - fill0;
+    const before = await store.tick(concertId, { now: opensAt, paused: false, intervalMs: 1000, batch: 0, maxActive: 0, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
+    if (before.preQueued !== users) throw new Error(`pre-queued ${before.preQueued}, expected ${users}`);
+
+    const t0 = performance.now();
+    let shuffleMs = 0;
+    const drawn = await store.draw(
+      concertId,
+      (n) => {
+        const s0 = performance.now();
+        const order = shuffle(n);
+        shuffleMs = performance.now() - s0;
+        return order;
+      },
+      { now: opensAt, leaseMs: 60_000 },
+    );
+    const t1 = performance.now();
+    if (!drawn || drawn.drawn.length !== users) throw new Error('draw refused or short');
+    for (const d of drawn.drawn) {
+      push.toUser(d.userId, 'queue:status', {
+        concertId,
+        status: 'WAITING',
+        ticket: d.ticket,
+        opensAt: new Date(opensAt).toISOString(),
+        paused: false,
+        tick: drawn.tick,
+        position: d.position,
+        waiting: drawn.waiting,
+        etaSeconds: Math.ceil(d.position * drawn.secondsPerPosition),
+      });
+    }
+    const t2 = performance.now();
+
+    const tick0 = performance.now();
+    const first = await store.tick(concertId, { now: opensAt + 1000, paused: false, intervalMs: 1000, batch: 50, maxActive: 200, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
+    const tickMs = performance.now() - tick0;
+    // Exact from the first tick: a drawn user's position minus that tick's admissions.
+    for (const d of drawn.drawn.filter((_, i) => i % Math.max(1, Math.floor(users / 50)) === 0 && i >= 50)) {
+      const view = await store.view(concertId, d.ticket, opensAt + 1000);
+      if (view?.position !== d.position - first.admitted.length) throw new Error(`position of ticket ${d.ticket}: ${view?.position}, expected ${d.position - first.admitted.length}`);
+    }
+    const totalMs = t2 - t0;
+    return {
+      store: kind === 'memory' ? 'in-process' : 'redis',
+      users,
+      'fill ms': Math.round(fillMs),
+      'shuffle ms': Math.round(shuffleMs),
+      'store draw ms (incl. shuffle)': Math.round(t1 - t0),
+      'pushes ms': Math.round(t2 - t1),
+      'shuffled and told ms': Math.round(totalMs),
+      'users/s': Math.round(users / (totalMs / 1000)),
+      'first tick ms': Math.round(tickMs * 10) / 10,
+    };
+  } finally {
+    await io.close().catch(() => undefined);
+    if (redis) {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
+  }
+}
+
+async function main() {
+  const users = Number(arg('users', '100000'));
+  const rows = [];
+  for (const kind of arg('stores', 'memory,redis').split(',')) rows.push(await run(kind, users));
+  console.table(rows);
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
