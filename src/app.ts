@@ -10,7 +10,6 @@ import { HttpApi, json, type RawHandler } from './handlers/http';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
-import { userCommands } from './handlers/users';
 import { catalogCommands } from './handlers/catalog';
 import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
@@ -21,6 +20,7 @@ import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
 import { createSeatModule, type SeatModule } from './modules/seats';
+import { createAccountsModule } from './modules/accounts';
 
 export interface AppDeps {
   config: Config;
@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics();
   timePoolWaits(db.sequelize, (s) => metrics.poolWait.observe({ pool: 'main' }, s));
   timePoolWaits(db.commits, (s) => metrics.poolWait.observe({ pool: 'commits' }, s));
-  const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
+  const tokens = new Tokens(deps.jwtSecret, config.accessTokenTtlSeconds);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
   const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'] });
@@ -66,26 +66,27 @@ export function createApp(deps: AppDeps): App {
   // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
   // push to the room reaches the socket (a snapshot read next cannot miss a delta).
   const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
+  const accounts = createAccountsModule({ config, log: log.child({ component: 'accounts' }), db, tokens, redis: shared });
   const push = createSocketPush(io);
   const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
   const wallet = createWallet({ config, db, log });
   const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 
   const commands = new Map<string, Command>();
-  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
+  for (const command of [...accounts.commands, ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands]) {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
   const runner = new CommandRunner(log, metrics);
-  const hooks: SocketHooks[] = [queue.hooks];
-  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed });
+  const hooks: SocketHooks[] = [accounts.hooks, queue.hooks];
+  mountSocket(io, { commands, runner, authenticator: accounts.authenticator, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed });
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
     ...staticFiles(),
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
+  const http = new HttpApi({ commands, runner, authenticator: accounts.authenticator, adminToken: config.adminToken, log, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   return {
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps): App {
     services,
     seats,
     async listen(port = config.port, host = config.host) {
+      await accounts.start();
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
       return engine.listen(port, host);
@@ -102,6 +104,7 @@ export function createApp(deps: AppDeps): App {
       await engine.close();
       await queue.close();
       await seats.close();
+      await accounts.close();
       await io.close().catch(() => undefined);
       if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
     },

@@ -13,6 +13,8 @@ export type Auth = 'none' | 'user' | 'admin';
 export interface CommandContext {
   /** The authenticated user; 0 for `none` and `admin` commands. */
   userId: number;
+  /** The session of our own access token (absent with an external provider's token, or none/admin). */
+  sessionId?: string;
   /** Present when the command came over Socket.IO. */
   socket?: AppSocket;
   /** Puts the socket in a push group; resolves once pushes to it reach this socket from any instance. */

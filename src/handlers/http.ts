@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
-import type { Tokens } from '../tokens';
+import type { Authenticator, Identity } from './auth';
 import { failure, type Command, type CommandRunner } from './command';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -44,6 +44,9 @@ const idempotencyOf = fromHeader('idempotency-key', 'idempotencyKey');
 /** PROTOCOL.md's HTTP table: each route names the command it runs, the same one the socket event runs. */
 export const ROUTES: Route[] = [
   { method: 'POST', path: '/users', command: 'users:create' },
+  { method: 'POST', path: '/sessions', command: 'sessions:create' },
+  { method: 'POST', path: '/sessions/refresh', command: 'sessions:refresh' },
+  { method: 'POST', path: '/sessions/logout', command: 'sessions:logout' },
   { method: 'GET', path: '/concerts', command: 'concerts:list' },
   { method: 'GET', path: '/concerts/:id/dates', command: 'concert:dates', input: (r) => ({ concertId: r.params['id'] }) },
   { method: 'GET', path: '/dates/:id/seats', command: 'seats:map', input: (r) => ({ dateId: r.params['id'], ...queueTokenOf(r) }) },
@@ -64,7 +67,7 @@ export type RawHandler = (req: HttpRequest) => Promise<HttpResponse> | HttpRespo
 export interface HttpApiOptions {
   commands: Map<string, Command>;
   runner: CommandRunner;
-  tokens: Tokens;
+  authenticator: Authenticator;
   adminToken?: string;
   log: Logger;
   /** Routes outside the command table (health, metrics, static files), by exact path. */
@@ -113,10 +116,10 @@ export class HttpApi {
       return errorResponse({ code: 'VALIDATION_FAILED', message: `request body exceeds ${MAX_BODY_BYTES} bytes` }, undefined, 413);
     }
     const { command, route, params } = match;
-    const userId = this.authenticate(command, req.headers['authorization']);
+    const identity = await this.authenticate(command, req.headers['authorization']);
     const body = parseBody(req.body);
     const input = route.input ? route.input({ params, body, headers: req.headers }) : body;
-    const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId });
+    const outcome = await this.options.runner.execute(command, dropUndefined(input), identity);
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
   }
 
@@ -137,14 +140,14 @@ export class HttpApi {
     return undefined;
   }
 
-  private authenticate(command: Command, authorization: string | undefined): number {
-    if (command.auth === 'none') return 0;
+  private async authenticate(command: Command, authorization: string | undefined): Promise<Identity> {
+    if (command.auth === 'none') return { userId: 0 };
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    if (command.auth === 'user') return this.options.tokens.verifyUser(bearer);
+    if (command.auth === 'user') return this.options.authenticator.authenticate(bearer);
     const admin = this.options.adminToken;
     if (!admin) throw notFound('admin API (ADMIN_TOKEN is not set)');
     if (!bearer || !safeEqual(bearer, admin)) throw new AppError('UNAUTHORIZED', 'admin token required');
-    return 0;
+    return { userId: 0 };
   }
 }
 

@@ -5,6 +5,7 @@ import * as initial from './migrations/001-initial';
 import * as idempotencyKeyPerUser from './migrations/002-idempotency-key-per-user';
 import * as commitBatch from './migrations/003-commit-batch';
 import * as charge from './migrations/004-charge';
+import * as accounts from './migrations/005-accounts';
 import { defineModels, type Models } from './models';
 
 // Balances and versions are bigint columns holding values far below 2^53: read them as numbers.
@@ -27,6 +28,7 @@ const MIGRATIONS = [
   { name: '002-idempotency-key-per-user', ...idempotencyKeyPerUser },
   { name: '003-commit-batch', ...commitBatch },
   { name: '004-charge', ...charge },
+  { name: '005-accounts', ...accounts },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;

@@ -81,4 +81,6 @@ export type InterServerEvents = Record<string, never>;
 
 export interface SocketData {
   userId: number;
+  /** The session of the socket's access token; auth:refresh may change it (same user). */
+  sessionId?: string;
 }

@@ -41,7 +41,8 @@ afterAll(async () => {
 });
 
 async function openBuyer(browser: Browser, name: string, viewport?: { width: number; height: number }): Promise<Buyer> {
-  const buyer = await Buyer.open(browser, server.url, name, { viewport });
+  // Names are unique in the run's database, which every test file shares.
+  const buyer = await Buyer.open(browser, server.url, `${name} ${Date.now().toString(36)}`, { viewport });
   buyers.push(buyer);
   return buyer;
 }

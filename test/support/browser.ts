@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { PASSWORD } from './server';
 
 /** Debian's Chromium (`apt-get install -y chromium`), driven headless by playwright-core. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -103,6 +104,7 @@ export class Buyer {
   async signUp(): Promise<void> {
     await this.view('signup');
     await this.page.getByLabel('Your name').fill(this.name);
+    await this.page.getByLabel('Password').fill(PASSWORD);
     await this.byTestId('signup-submit').click();
     await this.view('browse');
     await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ADMIN_TOKEN, JWT_SECRET } from './server';
+import { ADMIN_TOKEN, CHEAP_SCRYPT, JWT_SECRET } from './server';
 import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -49,6 +49,7 @@ export async function startInstance(id: string, prefix: string, env: Record<stri
       ADMIN_TOKEN,
       SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',
+      ...CHEAP_SCRYPT,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

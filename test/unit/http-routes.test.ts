@@ -3,11 +3,11 @@ import { HttpApi, ROUTES } from '../../src/handlers/http';
 import { compile, object } from '../../src/handlers/schemas';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
-import { Tokens } from '../../src/tokens';
+import type { Authenticator } from '../../src/handlers/auth';
 
 const log = createLogger('silent');
 const runner = new CommandRunner(log, createMetrics());
-const tokens = new Tokens('a-test-secret-that-is-long-enough-0123456789');
+const authenticator: Authenticator = { authenticate: async () => ({ userId: 1 }) };
 const validate = compile(object({}));
 
 function commandsNamed(names: string[]): Map<string, Command> {
@@ -17,14 +17,14 @@ function commandsNamed(names: string[]): Map<string, Command> {
 describe('the HTTP route table', () => {
   it('refuses to start when a route names a command nobody declared', () => {
     const commands = commandsNamed(['concerts:list']);
-    expect(() => new HttpApi({ commands, runner, tokens, log, raw: new Map() }, [{ method: 'GET', path: '/concerts', command: 'concerts:lsit' }])).toThrow(
+    expect(() => new HttpApi({ commands, runner, authenticator, log, raw: new Map() }, [{ method: 'GET', path: '/concerts', command: 'concerts:lsit' }])).toThrow(
       'route GET /concerts names the unknown command concerts:lsit',
     );
   });
 
   it('builds when every route of the protocol names a declared command, and routes to it', async () => {
     const commands = commandsNamed([...new Set(ROUTES.map((r) => r.command))]);
-    const api = new HttpApi({ commands, runner, tokens, log, raw: new Map() });
+    const api = new HttpApi({ commands, runner, authenticator, log, raw: new Map() });
     const res = await api.handle({ method: 'GET', url: '/concerts', headers: {}, body: Buffer.alloc(0) });
     expect(res.status).toBe(200);
     expect(JSON.parse(String(res.body))).toEqual({ name: 'concerts:list' });
