@@ -28,7 +28,7 @@ export class ExternalIdentity implements Authenticator {
     private readonly options: ExternalIdentityOptions,
     private readonly accounts: AccountRepository,
   ) {
-    if (options.jwksUrl) this.key = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
+    if (options.jwksUrl) this.key = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 1_000, cacheMaxAge: 600_000 });
     else if (options.publicKey) this.key = createPublicKey(options.publicKey);
     else throw new Error('ExternalIdentity needs a JWKS URL or a public key');
   }
