@@ -65,7 +65,7 @@ describe('catalog', () => {
     });
     const dates = await http(server, 'GET', `/concerts/${concert.id}/dates`, { token: user.token });
     expect(dates.body).toEqual({
-      dates: concert.dates.map((d) => ({ id: d.id, startsAt: d.startsAt, totalSeats: 30, freeSeats: 30 })),
+      dates: concert.dates.map((d) => ({ id: d.id, startsAt: d.startsAt, totalSeats: 30, freeSeats: 30, heldSeats: 0 })),
     });
 
     const socket = await connectClient(server, user.token);

@@ -18,7 +18,7 @@ export interface WaitingRoomRegistryDeps {
   log: Logger;
   metrics: Metrics;
   tokens: Tokens;
-  catalog: Pick<CatalogRepository, 'concertExists' | 'hasFreeSeat'>;
+  catalog: Pick<CatalogRepository, 'concertExists' | 'hasUnsoldSeat'>;
   push: Push;
   store: QueueStore;
   /** Puts all the user's sockets (every instance) in the concert's tick broadcast: "everyone waiting" gets ticks. */
@@ -218,8 +218,9 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 
   private async checkSoldOut(concertId: number): Promise<void> {
-    const free = await this.deps.catalog.hasFreeSeat(concertId);
-    if ((await this.deps.store.setSoldOut(concertId, !free)) && !free) {
+    // Held seats may still come free: sold out means every seat of every future date is SOLD.
+    const unsold = await this.deps.catalog.hasUnsoldSeat(concertId);
+    if ((await this.deps.store.setSoldOut(concertId, !unsold)) && !unsold) {
       this.deps.push.toQueue(concertId, 'queue:soldout', { concertId });
     }
   }
