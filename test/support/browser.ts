@@ -110,6 +110,26 @@ export class Buyer {
     await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
   }
 
+  /** Signs in to an existing account from the first view; with a wrong password, expects the refusal shown. */
+  async signIn(password = PASSWORD): Promise<void> {
+    await this.view('signup');
+    await this.page.getByLabel('Your name').fill(this.name);
+    await this.page.getByLabel('Password').fill(password);
+    await this.byTestId('signin-submit').click();
+    if (password !== PASSWORD) {
+      await this.byTestId('message').filter({ hasText: 'Wrong name or password.' }).waitFor();
+      return;
+    }
+    await this.view('browse');
+    await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
+  }
+
+  /** "Sign out": the session is revoked on the server and the page is back at the first view. */
+  async signOut(): Promise<void> {
+    await this.byTestId('signout').click();
+    await this.view('signup');
+  }
+
   /** Picks the concert and the date, and joins the waiting room. */
   async joinLine(concertId: number, dateId: number): Promise<void> {
     await this.byTestId(`concert-${concertId}`).click();
