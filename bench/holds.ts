@@ -57,6 +57,7 @@ function startServer(port: number, db: string, maxBatch: number): ChildProcess {
       PORT: String(port),
       DATABASE_URL: url.toString(),
       JWT_SECRET: 'bench-secret-0123456789-0123456789-abcdef',
+      ALLOW_PASSWORDLESS_SIGNUP: 'true',
       ADMIN_TOKEN: ADMIN,
       SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',

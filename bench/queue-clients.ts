@@ -5,11 +5,14 @@
  * arrived. Spread over several processes because one process may open at
  * most 20,000 files here.
  */
-import jwt from 'jsonwebtoken';
 import { io } from 'socket.io-client';
 import { QueuePosition, type QueueTracker } from '../src/client/queue-position';
 import type { QueueStatus, QueueTick } from '../src/protocol/events';
 import { openRawSocket, type BenchConn } from './queue-raw-socket';
+import { signup } from './lib/client';
+
+// Names are unique per run; the server runs with ALLOW_PASSWORDLESS_SIGNUP=true.
+const runTag = Math.random().toString(36).slice(2, 8);
 
 export interface ClientsInit {
   url: string;
@@ -63,9 +66,9 @@ function onTickChurn(tick: number): void {
 }
 
 async function connectAndJoin(init: ClientsInit, userId: number): Promise<boolean> {
-  const token = jwt.sign({ typ: 'user' }, init.secret, { algorithm: 'HS256', subject: String(userId), expiresIn: '1h' });
   let socket: BenchConn;
   try {
+    const { token } = await signup(init.url, `qc-${runTag}-${userId}`);
     socket = init.client === 'raw' ? await openRawSocket(init.url, token) : await openSocketIo(init.url, token);
   } catch {
     return false;

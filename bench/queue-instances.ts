@@ -84,6 +84,7 @@ export async function instancesRun(o: InstancesOptions) {
         REDIS_URL,
         REDIS_PREFIX: prefix,
         JWT_SECRET: o.secret,
+        ALLOW_PASSWORDLESS_SIGNUP: 'true',
         SEED_DEMO: 'false',
         LOG_LEVEL: 'warn',
         WS_ENGINE: o.engine,

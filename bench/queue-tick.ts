@@ -89,6 +89,7 @@ async function socketRun(engine: 'uws' | 'node') {
     });
     const config = loadConfig({
       JWT_SECRET: SECRET,
+      ALLOW_PASSWORDLESS_SIGNUP: 'true',
       WS_ENGINE: engine,
       LOG_LEVEL: 'warn',
       QUEUE_ADMIT_INTERVAL_MS: INTERVAL,

@@ -4,7 +4,7 @@
  * Plain ES modules, no build step; the wire contract is PROTOCOL.md.
  */
 
-import { ApiError, call, connectSocket, signup } from './js/api.js';
+import { ApiError, call, connectSocket, logout, refresh, signin, signup } from './js/api.js';
 import { renderConcerts, renderDates } from './js/browse.js';
 import { describeError } from './js/messages.js';
 import { formatDate } from './js/format.js';
@@ -59,14 +59,23 @@ function startSession(user) {
   $('whoami').textContent = `Signed in as ${user.name}`;
   $('whoami').hidden = false;
   $('signout').hidden = false;
-  const socket = connectSocket(user.token, {
+  const socket = connectSocket(() => session.user.token, {
     onConnect: () => void onConnect(),
     onDisconnect: () => setConnection('reconnecting'),
-    onUnauthorized: () => {
-      store.clearAll();
-      showMessage(describeError({ code: 'UNAUTHORIZED' }));
-      showSignup();
-    },
+    // Access tokens are short: a refused one is renewed once with the refresh token before giving up.
+    onUnauthorized: (s) =>
+      void refresh(session.user.refreshToken).then(
+        (pair) => {
+          session.user = { ...session.user, ...pair };
+          store.saveUser(session.user);
+          s.connect();
+        },
+        () => {
+          store.clearAll();
+          showMessage(describeError({ code: 'UNAUTHORIZED' }));
+          showSignup();
+        },
+      ),
   });
   session.socket = socket;
   socket.on('queue:tick', (t) => tracker.onTick(t));
@@ -262,22 +271,26 @@ const buttonIn = (e, selector) => (e.target instanceof Element ? e.target.closes
 
 $('signup-form').addEventListener('submit', (e) => {
   e.preventDefault();
+  const mode = e.submitter instanceof HTMLButtonElement && e.submitter.value === 'signin' ? 'signin' : 'signup';
   const input = /** @type {HTMLInputElement} */ ($('signup-name'));
+  const secret = /** @type {HTMLInputElement} */ ($('signup-password'));
   const name = input.value.trim();
   input.setAttribute('aria-invalid', String(!name));
-  if (!name) {
-    showMessage('Please enter a name.');
-    input.focus();
+  secret.setAttribute('aria-invalid', String(secret.value.length < 8));
+  if (!name || secret.value.length < 8) {
+    showMessage(name ? 'Passwords have at least 8 characters.' : 'Please enter a name.');
+    (name ? secret : input).focus();
     return;
   }
   void act(async () => {
     try {
-      const { user, token } = await signup(name);
-      const saved = { id: user.id, name: user.name, token };
+      const { user, token, refreshToken } = await (mode === 'signin' ? signin : signup)(name, secret.value);
+      const saved = { id: user.id, name: user.name, token, refreshToken };
+      secret.value = '';
       store.saveUser(saved);
       startSession(saved);
     } catch (err) {
-      showMessage(describeError(err, { context: 'signup' }));
+      showMessage(describeError(err, { context: mode }));
     }
   })();
 });
@@ -322,9 +335,11 @@ const joinAgain = act(async () => {
 $('session-rejoin').addEventListener('click', joinAgain);
 $('rejoin-button').addEventListener('click', joinAgain);
 $('signout').addEventListener('click', () => {
+  const token = session.user?.token;
   store.clearAll();
   session.socket?.disconnect();
-  location.reload();
+  // Revoke the session on the server too (best effort: the page signs out either way).
+  void (token ? logout(token).catch(() => undefined) : Promise.resolve()).then(() => location.reload());
 });
 
 initChrome();

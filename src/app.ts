@@ -13,7 +13,6 @@ import { apiDocs } from './handlers/api-docs';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
-import { userCommands } from './handlers/users';
 import { catalogCommands } from './handlers/catalog';
 import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
@@ -26,6 +25,7 @@ import { staticFiles } from './handlers/static-files';
 import { bearerOf, sameSecret } from './handlers/http-guards';
 import { createSeatModule, type SeatModule } from './modules/seats';
 import { createSaleModule } from './modules/sale';
+import { createAccountsModule } from './modules/accounts';
 
 export interface AppDeps {
   config: Config;
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics();
   timePoolWaits(db.sequelize, (s) => metrics.poolWait.observe({ pool: 'main' }, s));
   timePoolWaits(db.commits, (s) => metrics.poolWait.observe({ pool: 'commits' }, s));
-  const tokens = new Tokens(deps.jwtSecret, config.jwtPublicKey);
+  const tokens = new Tokens(deps.jwtSecret, config.accessTokenTtlSeconds);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
   // A socket message past MAX_SOCKET_MESSAGE_BYTES closes that socket (engine.io, both engines): the
@@ -75,6 +75,8 @@ export function createApp(deps: AppDeps): App {
   // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
   // push to the room reaches the socket (a snapshot read next cannot miss a delta).
   const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
+  const budgets = new Budgets({ perUserPerSecond: config.rateLimitPerUser, perIpPerMinute: config.rateLimitPerIp, redis: shared, prefix: config.redisPrefix });
+  const accounts = createAccountsModule({ config, log: log.child({ component: 'accounts' }), db, tokens, redis: shared, logins: budgets });
   const push = createSocketPush(io);
   const sale = createSaleModule({ config, log, db, catalog: services.catalog, redis: shared });
   const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, sales: sale.book, push, io, redis: shared, secret: deps.jwtSecret });
@@ -82,15 +84,14 @@ export function createApp(deps: AppDeps): App {
   const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 
   const commands = new Map<string, Command>();
-  for (const command of [...userCommands(services), ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands, ...sale.commands((id) => queue.counts(id))]) {
+  for (const command of [...accounts.commands, ...catalogCommands(services), ...queue.commands, ...wallet.commands, ...seats.commands, ...sale.commands((id) => queue.counts(id))]) {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
-  const budgets = new Budgets({ perUserPerSecond: config.rateLimitPerUser, perIpPerMinute: config.rateLimitPerIp, redis: shared, prefix: config.redisPrefix });
   const runner = new CommandRunner(log, metrics, budgets);
   const clientIp = new ClientIp(config.trustProxy);
-  const hooks: SocketHooks[] = [queue.hooks];
-  mountSocket(io, { commands, runner, tokens, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed });
+  const hooks: SocketHooks[] = [accounts.hooks, queue.hooks];
+  mountSocket(io, { commands, runner, authenticator: accounts.authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed });
 
   const raw = new Map<string, RawHandler>([
     ['/health', () => health(db, redis)],
@@ -108,7 +109,7 @@ export function createApp(deps: AppDeps): App {
     ...staticFiles(),
     ...apiDocs(ROUTES, commands).handlers,
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, clientIp, log, metrics, raw });
+  const http = new HttpApi({ commands, runner, authenticator: accounts.authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   return {
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): App {
     seats,
     commands,
     async listen(port = config.port, host = config.host) {
+      await accounts.start();
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
       return engine.listen(port, host);
@@ -127,6 +129,7 @@ export function createApp(deps: AppDeps): App {
       await queue.close();
       await seats.close();
       await sale.close();
+      await accounts.close();
       await io.close().catch(() => undefined);
       if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
     },

@@ -13,9 +13,20 @@ export interface Config {
   dataDir: string;
   embeddedPgPort: number;
   jwtSecret?: string;
-  /** PEM public key: user tokens are then RS256, issued by an external identity provider. */
+  /** External identity provider: its JWKS, or one PEM public key; issuer and audience then required. */
+  jwtJwksUrl?: string;
   jwtPublicKey?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   allowSignup: boolean;
+  /** `POST /users {name}` without a password (demos, load tests); such an account never logs in. */
+  allowPasswordlessSignup: boolean;
+  accessTokenTtlSeconds: number;
+  /** A session's refresh lifetime, counted from its last refresh. */
+  sessionTtlDays: number;
+  /** scrypt N and r for new password hashes (a hash keeps its own parameters). */
+  scryptCost: number;
+  scryptBlockSize: number;
   adminToken?: string;
   /** Bearer token for /metrics; unset: /metrics is open. */
   metricsToken?: string;
@@ -115,8 +126,13 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, 'DATA_DIR') ?? 'data',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     jwtSecret: secret(env, 'JWT_SECRET', MIN_JWT_SECRET_BYTES, 'bytes', (s) => Buffer.byteLength(s)),
-    jwtPublicKey: str(env, 'JWT_PUBLIC_KEY'),
+    ...identityProvider(env),
     allowSignup: bool(env, 'ALLOW_SIGNUP', true) ?? true,
+    allowPasswordlessSignup: bool(env, 'ALLOW_PASSWORDLESS_SIGNUP', false) ?? false,
+    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400),
+    sessionTtlDays: int(env, 'SESSION_TTL_DAYS', 30, 1, 3650),
+    scryptCost: powerOfTwo(env, 'SCRYPT_COST', 16_384),
+    scryptBlockSize: int(env, 'SCRYPT_BLOCK_SIZE', 11, 1, 64),
     adminToken: secret(env, 'ADMIN_TOKEN', MIN_ADMIN_TOKEN_CHARS, 'characters', (s) => [...s].length),
     metricsToken: str(env, 'METRICS_TOKEN'),
     holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 300, 1),
@@ -145,4 +161,22 @@ export function loadConfig(env: Env = process.env): Config {
     dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),
     instanceId: str(env, 'INSTANCE_ID'),
   };
+}
+
+/** Measured here: N=16384, r=11 costs about 50 ms per hash (bench/password-hash.ts). */
+function powerOfTwo(env: Env, name: string, fallback: number): number {
+  const value = int(env, name, fallback, 2, 1 << 20);
+  if ((value & (value - 1)) !== 0) throw new ConfigError(`${name} must be a power of two, got ${value}`);
+  return value;
+}
+
+/** A provider's tokens are only safe to accept when they are checked to be meant for us. */
+function identityProvider(env: Env): Pick<Config, 'jwtJwksUrl' | 'jwtPublicKey' | 'jwtIssuer' | 'jwtAudience'> {
+  const provider = { jwtJwksUrl: str(env, 'JWT_JWKS_URL'), jwtPublicKey: str(env, 'JWT_PUBLIC_KEY'), jwtIssuer: str(env, 'JWT_ISSUER'), jwtAudience: str(env, 'JWT_AUDIENCE') };
+  if (provider.jwtJwksUrl && provider.jwtPublicKey) throw new ConfigError('set JWT_JWKS_URL or JWT_PUBLIC_KEY, not both');
+  if ((provider.jwtJwksUrl || provider.jwtPublicKey) && (!provider.jwtIssuer || !provider.jwtAudience)) {
+    throw new ConfigError('JWT_ISSUER and JWT_AUDIENCE are required with JWT_JWKS_URL or JWT_PUBLIC_KEY');
+  }
+  if (provider.jwtJwksUrl && !/^https?:\/\//.test(provider.jwtJwksUrl)) throw new ConfigError(`JWT_JWKS_URL must be an http(s) URL, got "${provider.jwtJwksUrl}"`);
+  return provider;
 }

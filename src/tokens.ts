@@ -1,11 +1,17 @@
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import jwt, { type Algorithm } from 'jsonwebtoken';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { AppError } from './errors';
 
 export interface QueueClaims {
   userId: number;
   concertId: number;
   ticket: number;
+}
+
+/** Who an access token names: the user and the session it was issued for. */
+export interface AccessClaims {
+  userId: number;
+  sessionId: string;
 }
 
 interface QueuePayload {
@@ -15,44 +21,41 @@ interface QueuePayload {
   tkt: number;
 }
 
-const USER_TOKEN_TTL = '30d';
 const QUEUE_TOKEN_TTL = '24h';
 
 /**
- * User and queue tokens. Algorithms are pinned on every verify: HS256 with the
- * shared secret, or RS256 with an identity provider's public key for user
- * tokens. A queue token is never accepted as a user token and vice versa.
+ * Access and queue tokens, HS256 with the server's secret; the algorithm is
+ * pinned on every verify. A queue token is never accepted as an access token
+ * and vice versa. Whether the session is still live is SessionGuard's
+ * business; an external provider's tokens are ExternalIdentity's.
  */
 export class Tokens {
   // Key objects built once: given a string, jsonwebtoken parses it as a PEM key
   // first (and fails) on every call, which was a third of the CPU of a hold.
   private readonly secret: KeyObject;
-  private readonly userKey: KeyObject;
-  private readonly userAlgorithms: Algorithm[];
 
-  constructor(secret: string, publicKey?: string) {
+  constructor(
+    secret: string,
+    private readonly accessTtlSeconds: number,
+  ) {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
-    this.userKey = publicKey ? createPublicKey(publicKey) : this.secret;
-    this.userAlgorithms = publicKey ? ['RS256'] : ['HS256'];
   }
 
-  /** Whether this server can issue user tokens (not when an external identity provider does). */
-  get issuesUserTokens(): boolean {
-    return this.userAlgorithms[0] === 'HS256';
+  signAccess({ userId, sessionId }: AccessClaims): string {
+    return jwt.sign({ typ: 'user', sid: sessionId }, this.secret, { algorithm: 'HS256', subject: String(userId), expiresIn: this.accessTtlSeconds });
   }
 
-  signUser(userId: number): string {
-    return jwt.sign({ typ: 'user' }, this.secret, { algorithm: 'HS256', subject: String(userId), expiresIn: USER_TOKEN_TTL });
-  }
-
-  verifyUser(token: unknown): number {
+  /** Signature, algorithm, `exp` and the claims' shapes; throws UNAUTHORIZED. */
+  verifyAccess(token: unknown): AccessClaims {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
       throw new AppError('UNAUTHORIZED', 'missing or malformed user token');
     }
     try {
-      const payload = jwt.verify(token, this.userKey, { algorithms: this.userAlgorithms });
+      const payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
       if (typeof payload === 'string' || payload['typ'] === 'queue') throw new Error('not a user token');
-      return parseId(payload.sub);
+      const sid: unknown = payload['sid'];
+      if (typeof payload.exp !== 'number' || typeof sid !== 'string') throw new Error('no exp or no sid');
+      return { userId: parseId(payload.sub), sessionId: sid };
     } catch {
       throw new AppError('UNAUTHORIZED', 'invalid or expired user token');
     }

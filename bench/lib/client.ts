@@ -43,6 +43,7 @@ export async function httpJson<T = any>(
   return { status: res.status, body: body as T };
 }
 
+/** A passwordless account (the server runs with ALLOW_PASSWORDLESS_SIGNUP=true): no scrypt per buyer. */
 export async function signup(url: string, name: string): Promise<{ id: number; token: string }> {
   const res = await httpJson(url, 'POST', '/users', { body: { name } });
   if (res.status !== 201) throw new Error(`POST /users: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);

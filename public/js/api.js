@@ -1,5 +1,5 @@
 /**
- * The wire: POST /users over HTTP, everything else as Socket.IO events with
+ * The wire: accounts and sessions (POST /users, /sessions…) over HTTP, everything else as Socket.IO events with
  * acknowledgements (PROTOCOL.md). A reply `{ok: false, error}` becomes a
  * thrown ApiError carrying the protocol error code.
  */
@@ -20,33 +20,46 @@ export class ApiError extends Error {
 
 const ACK_TIMEOUT_MS = 15_000;
 
-/** Creates a user; resolves `{user: {id, name}, token}`. */
-export async function signup(name) {
+/** POSTs JSON; resolves the body of a 2xx answer, or throws ApiError with the protocol code. */
+async function post(path, body, token) {
   let res;
   try {
-    res = await fetch('/users', {
+    res = await fetch(path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name }),
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
     });
   } catch {
     throw new ApiError('NETWORK', 'network error');
   }
-  const body = await res.json().catch(() => ({}));
-  if (res.status === 201) return body;
-  const error = body && body.error ? body.error : { code: res.status === 403 ? 'FORBIDDEN' : 'INTERNAL', message: res.statusText };
+  const answer = await res.json().catch(() => ({}));
+  if (res.ok) return answer;
+  const error = answer && answer.error ? answer.error : { code: res.status === 403 ? 'FORBIDDEN' : 'INTERNAL', message: res.statusText };
   throw new ApiError(error.code, error.message, error.details);
 }
+
+/** Creates an account; resolves `{user: {id, name}, token, refreshToken}`. */
+export const signup = (name, password) => post('/users', { name, password });
+
+/** A new session of an existing account; resolves `{user, token, refreshToken}`. */
+export const signin = (name, password) => post('/sessions', { name, password });
+
+/** A new pair for a single-use refresh token; resolves `{token, refreshToken}`. */
+export const refresh = (refreshToken) => post('/sessions/refresh', { refreshToken });
+
+/** Ends the session on the server (every device using it is signed out). */
+export const logout = (token) => post('/sessions/logout', {}, token);
 
 /**
  * One socket for the session. socket.io reconnects by itself; `onConnect`
  * runs on the first connection and on every reconnection, which is where the
  * client resynchronises (queue:status, seats:watch).
  */
-export function connectSocket(token, { onConnect, onDisconnect, onUnauthorized }) {
+export function connectSocket(getToken, { onConnect, onDisconnect, onUnauthorized }) {
   if (typeof window.io !== 'function') throw new ApiError('NETWORK', 'socket.io client did not load');
   // WebSocket only: no sticky sessions needed behind a load balancer (docs/api.md).
-  const socket = window.io({ auth: { token }, transports: ['websocket'] });
+  // auth as a function: every reconnection presents the newest access token.
+  const socket = window.io({ auth: (cb) => cb({ token: getToken() }), transports: ['websocket'] });
   socket.on('connect', () => onConnect(socket));
   socket.on('disconnect', (reason) => {
     onDisconnect(reason);
@@ -57,7 +70,7 @@ export function connectSocket(token, { onConnect, onDisconnect, onUnauthorized }
   socket.on('connect_error', (err) => {
     if (err && err.message === 'UNAUTHORIZED') {
       socket.disconnect();
-      onUnauthorized();
+      onUnauthorized(socket);
     } else {
       onDisconnect('connect_error');
     }

@@ -8,7 +8,8 @@ import { formatSeatList } from './format.js';
 
 const MESSAGES = {
   VALIDATION_FAILED: () => 'That request was not accepted. Please check what you entered and try again.',
-  UNAUTHORIZED: () => 'Your session has ended. Please sign in again with a name.',
+  UNAUTHORIZED: (e) => (e.context === 'signin' ? 'Wrong name or password.' : 'Your session has ended. Please sign in again.'),
+  NAME_TAKEN: () => 'That name is taken. Sign in if it is yours, or choose another.',
   QUEUE_TOKEN_INVALID: () => 'Your place in line is no longer valid (it expired or belongs to another session). Join the line again to continue.',
   QUEUE_NOT_ACTIVE: () => "It isn't your turn yet: you are still in the waiting room. You will be let in automatically.",
   FORBIDDEN: (e) => (e.context === 'signup' ? 'Sign-up is turned off on this server.' : 'That belongs to another account.'),

@@ -16,6 +16,8 @@ export interface CommandContext {
   userId: number;
   /** The client's address (see ClientIp): what per-IP budgets count. */
   ip: string;
+  /** The session of our own access token (absent with an external provider's token, or none/admin). */
+  sessionId?: string;
   /** Present when the command came over Socket.IO. */
   socket?: AppSocket;
   /** Puts the socket in a push group; resolves once pushes to it reach this socket from any instance. */

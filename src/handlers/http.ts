@@ -1,7 +1,7 @@
 import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { Tokens } from '../tokens';
+import type { Authenticator, Identity } from './auth';
 import type { ClientIp } from './client-ip';
 import { failure, type Command, type CommandRunner } from './command';
 import { AdminGuard, SECURITY_HEADERS, bearerOf, decodeSegment, requireJson } from './http-guards';
@@ -53,6 +53,9 @@ const idempotencyOf = fromHeader('idempotency-key', 'idempotencyKey');
 /** PROTOCOL.md's HTTP table: each route names the command it runs, the same one the socket event runs. */
 export const ROUTES: Route[] = [
   { method: 'POST', path: '/users', command: 'users:create' },
+  { method: 'POST', path: '/sessions', command: 'sessions:create' },
+  { method: 'POST', path: '/sessions/refresh', command: 'sessions:refresh' },
+  { method: 'POST', path: '/sessions/logout', command: 'sessions:logout' },
   { method: 'GET', path: '/concerts', command: 'concerts:list' },
   { method: 'GET', path: '/concerts/:id/dates', command: 'concert:dates', input: (r) => ({ concertId: r.params['id'] }) },
   { method: 'GET', path: '/dates/:id/seats', command: 'seats:map', input: (r) => ({ dateId: r.params['id'], ...queueTokenOf(r) }) },
@@ -79,7 +82,7 @@ export type RawHandler = (req: HttpRequest) => Promise<HttpResponse> | HttpRespo
 export interface HttpApiOptions {
   commands: Map<string, Command>;
   runner: CommandRunner;
-  tokens: Tokens;
+  authenticator: Authenticator;
   adminToken?: string;
   clientIp: ClientIp;
   log: Logger;
@@ -147,12 +150,12 @@ export class HttpApi {
     }
     const { command, route, params } = match;
     if (req.body.length > 0) requireJson(req.headers['content-type']);
-    const userId = await this.authenticate(command, req);
+    const identity = await this.authenticate(command, req);
     const body = parseBody(req.body);
     const query = parseQuery(req.url);
     const input = route.input ? route.input({ params, query, body, headers: req.headers }) : body;
     const ip = this.options.clientIp.of(req.ip, req.headers['x-forwarded-for']);
-    const outcome = await this.options.runner.execute(command, dropUndefined(input), { userId, ip });
+    const outcome = await this.options.runner.execute(command, dropUndefined(input), { ...identity, ip });
     return outcome.ok ? json(outcome.status, outcome.data) : errorResponse(outcome.error, outcome.retryAfter);
   }
 
@@ -180,13 +183,13 @@ export class HttpApi {
     return ok ? params : undefined;
   }
 
-  private async authenticate(command: Command, req: HttpRequest): Promise<number> {
-    if (command.auth === 'none') return 0;
+  private async authenticate(command: Command, req: HttpRequest): Promise<Identity> {
+    if (command.auth === 'none') return { userId: 0 };
     const authorization = req.headers['authorization'];
-    if (command.auth === 'user') return this.options.tokens.verifyUser(bearerOf(authorization));
+    if (command.auth === 'user') return this.options.authenticator.authenticate(bearerOf(authorization));
     if (!this.admin) throw notFound('admin API (ADMIN_TOKEN is not set)');
     await this.admin.check(req.ip ?? 'unknown', authorization);
-    return 0;
+    return { userId: 0 };
   }
 }
 

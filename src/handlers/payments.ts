@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../errors';
+import { notFound } from '../errors';
 import type { DateGateway } from '../rooms/cluster/date-gateway';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import type { ReservationOwners } from '../models/reservation-owners';
@@ -30,8 +30,8 @@ export function paymentCommands({ gateway, gate, wallet, owners }: PaymentDeps):
       validate: validatePay,
       async run({ reservationId, queueToken: token, idempotencyKey: key }: Pay, ctx) {
         const owner = await owners.find(reservationId);
-        if (!owner) throw notFound('reservation');
-        if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
+        // Another user's reservation answers exactly like a missing one: existence is not revealed.
+        if (!owner || owner.userId !== ctx.userId) throw notFound('reservation');
         // A replay of a key returns the first answer even after the queue entry ended (PAID).
         const confirm = async () => {
           await gate.requireActive(ctx.userId, owner.concertId, token);

@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../errors';
+import { notFound } from '../errors';
 import type { DateGateway } from '../rooms/cluster/date-gateway';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { groups } from '../protocol/groups';
@@ -82,8 +82,8 @@ export function seatCommands({ gateway, gate, repo, owners, concertOf }: SeatCom
       validate: validateReservationRef,
       async run({ reservationId }: ReservationRef, ctx) {
         const owner = await owners.find(reservationId);
-        if (!owner) throw notFound('reservation');
-        if (owner.userId !== ctx.userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
+        // Another user's reservation answers exactly like a missing one: existence is not revealed.
+        if (!owner || owner.userId !== ctx.userId) throw notFound('reservation');
         const canceled = await gateway.send({ op: 'cancel', dateId: owner.dateId, userId: ctx.userId, reservationId });
         // Already CANCELED or EXPIRED: cancel is idempotent and answers the reservation as it is.
         return canceled ?? (await repo.find(reservationId));

@@ -3,7 +3,7 @@ import { groups } from '../protocol/groups';
 import { AppError, toErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { Tokens } from '../tokens';
+import type { Authenticator } from './auth';
 import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from '../protocol/events';
 import type { ClientIp } from './client-ip';
 import type { AppSocket, Command, CommandRunner } from './command';
@@ -18,7 +18,7 @@ export interface SocketHooks {
 export interface MountOptions {
   commands: Map<string, Command>;
   runner: CommandRunner;
-  tokens: Tokens;
+  authenticator: Authenticator;
   metrics: Metrics;
   log: Logger;
   clientIp: ClientIp;
@@ -35,20 +35,22 @@ export interface MountOptions {
  * unknown event, a non-object payload or a flood never throws.
  */
 export function mountSocket(io: AppServer, options: MountOptions): void {
-  const { commands, runner, tokens, metrics, hooks } = options;
+  const { commands, runner, authenticator, metrics, hooks } = options;
   const subscribed = options.subscribed ?? (() => Promise.resolve());
   const socketCommands = [...commands.values()].filter((c) => !c.httpOnly);
 
   io.use((socket, next) => {
-    try {
-      const auth: unknown = socket.handshake.auth;
-      const token = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>)['token'] : undefined;
-      socket.data.userId = tokens.verifyUser(token);
-      socket.data.connectedAt = Date.now();
-      next();
-    } catch {
-      next(new Error('UNAUTHORIZED'));
-    }
+    const auth: unknown = socket.handshake.auth;
+    const token = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>)['token'] : undefined;
+    authenticator.authenticate(token).then(
+      ({ userId, sessionId }) => {
+        socket.data.userId = userId;
+        socket.data.sessionId = sessionId;
+        socket.data.connectedAt = Date.now();
+        next();
+      },
+      () => next(new Error('UNAUTHORIZED')),
+    );
   });
 
   io.on('connection', (socket) => {
@@ -74,7 +76,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
         const reply = (r: Reply) => ack?.(r);
         // A client may omit an empty payload: `emitWithAck('wallet:get')`.
         const payload = args.length === 0 ? {} : args[0];
-        void ready.then(() => runner.execute(command, payload, { userId, ip, socket, join })).then((outcome) =>
+        void ready.then(() => runner.execute(command, payload, { userId, ip, sessionId: socket.data.sessionId, socket, join })).then((outcome) =>
           reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }),
         );
       });

@@ -33,6 +33,7 @@ export interface DateSummary {
   startsAt: string;
   totalSeats: number;
   freeSeats: number;
+  heldSeats: number;
 }
 
 export interface DateInfo {
@@ -45,17 +46,23 @@ export interface DateInfo {
 export const MAX_DB_ID = 2_147_483_647;
 export const isDbId = (id: number) => Number.isInteger(id) && id >= 1 && id <= MAX_DB_ID;
 
-const FREE_SEATS = `d.total_seats - (SELECT count(*) FROM reservation_seats rs WHERE rs.date_id = d.id AND rs.live)::int`;
+const seatsIn = (statuses: string) =>
+  `(SELECT count(*) FROM reservation_seats rs JOIN reservations r ON r.id = rs.reservation_id
+     WHERE rs.date_id = d.id AND rs.live AND r.status IN (${statuses}))::int`;
+const FREE_SEATS = `d.total_seats - ${seatsIn("'HELD', 'CONFIRMED'")}`;
+const HELD_SEATS = seatsIn("'HELD'");
+// A held seat may still come free (its hold expires or is canceled): only paid seats are gone.
+const UNSOLD_SEATS = `d.total_seats - ${seatsIn("'CONFIRMED'")}`;
 
 export class CatalogRepository {
   constructor(private readonly db: Database) {}
 
-  /** Concerts with at least one future date that still has a FREE seat. */
+  /** Concerts with at least one future date that still has a seat not SOLD. */
   async listConcerts(): Promise<ConcertSummary[]> {
     const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number; opens_at: Date }>(
       `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates, coalesce(s.opens_at, c.created_at) AS opens_at
          FROM concerts c JOIN concert_dates d ON d.concert_id = c.id LEFT JOIN concert_sales s ON s.concert_id = c.id
-        WHERE d.starts_at > now() AND ${FREE_SEATS} > 0
+        WHERE d.starts_at > now() AND ${UNSOLD_SEATS} > 0
         GROUP BY c.id, s.opens_at ORDER BY next, c.id`,
       { type: QueryTypes.SELECT },
     );
@@ -74,13 +81,13 @@ export class CatalogRepository {
     if (!isDbId(concertId)) return null;
     const concert = await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] });
     if (!concert) return null;
-    const rows = await this.db.sequelize.query<{ id: number; starts_at: Date; total_seats: number; free: number }>(
-      `SELECT d.id, d.starts_at, d.total_seats, ${FREE_SEATS} AS free
+    const rows = await this.db.sequelize.query<{ id: number; starts_at: Date; total_seats: number; free: number; held: number }>(
+      `SELECT d.id, d.starts_at, d.total_seats, ${FREE_SEATS} AS free, ${HELD_SEATS} AS held
          FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now()
         ORDER BY d.starts_at, d.id`,
       { type: QueryTypes.SELECT, replacements: { concertId } },
     );
-    return rows.map((r) => ({ id: r.id, startsAt: r.starts_at.toISOString(), totalSeats: r.total_seats, freeSeats: r.free }));
+    return rows.map((r) => ({ id: r.id, startsAt: r.starts_at.toISOString(), totalSeats: r.total_seats, freeSeats: r.free, heldSeats: r.held }));
   }
 
   async findDate(dateId: number): Promise<DateInfo | null> {
@@ -94,14 +101,14 @@ export class CatalogRepository {
     return (await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] })) !== null;
   }
 
-  /** Whether any future date of the concert has a FREE seat (committed state). */
-  async hasFreeSeat(concertId: number): Promise<boolean> {
+  /** Whether any future date of the concert has a seat not SOLD (committed state): not sold out. */
+  async hasUnsoldSeat(concertId: number): Promise<boolean> {
     if (!isDbId(concertId)) return false;
-    const [row] = await this.db.sequelize.query<{ free: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now() AND ${FREE_SEATS} > 0) AS free`,
+    const [row] = await this.db.sequelize.query<{ unsold: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now() AND ${UNSOLD_SEATS} > 0) AS unsold`,
       { type: QueryTypes.SELECT, replacements: { concertId } },
     );
-    return row?.free ?? false;
+    return row?.unsold ?? false;
   }
 
   /** `withConcert` runs in the same transaction once the concert exists (its sale settings). */

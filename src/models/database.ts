@@ -5,6 +5,7 @@ import * as initial from './migrations/001-initial';
 import * as idempotencyKeyPerUser from './migrations/002-idempotency-key-per-user';
 import * as commitBatch from './migrations/003-commit-batch';
 import * as charge from './migrations/004-charge';
+import * as accounts from './migrations/005-accounts';
 import * as sale from './migrations/007-sale';
 import { defineModels, type Models } from './models';
 
@@ -28,6 +29,7 @@ const MIGRATIONS = [
   { name: '002-idempotency-key-per-user', ...idempotencyKeyPerUser },
   { name: '003-commit-batch', ...commitBatch },
   { name: '004-charge', ...charge },
+  { name: '005-accounts', ...accounts },
   { name: '007-sale', ...sale },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.

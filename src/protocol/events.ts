@@ -115,4 +115,6 @@ export interface SocketData {
   userId: number;
   /** ms since epoch: which of a user's sockets is the oldest. */
   connectedAt: number;
+  /** The session of the socket's access token; auth:refresh may change it (same user). */
+  sessionId?: string;
 }

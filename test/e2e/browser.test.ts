@@ -2,6 +2,9 @@ import type { Browser } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { Buyer, UI_TIMEOUT_MS, launchBrowser } from '../support/browser';
 import { ADMIN_TOKEN, connectClient, createConcert, http, nextEvent, signup, startServer, type ConcertFixture, type TestServer } from '../support/server';
+import { sessionRow } from '../support/db';
+import { sessionOf } from '../support/tokens';
+import { eventually } from '../support/wait';
 
 /**
  * The browser client (public/) in two real headless Chromiums against a real
@@ -41,7 +44,8 @@ afterAll(async () => {
 });
 
 async function openBuyer(browser: Browser, name: string, viewport?: { width: number; height: number }): Promise<Buyer> {
-  const buyer = await Buyer.open(browser, server.url, name, { viewport });
+  // Names are unique in the run's database, which every test file shares.
+  const buyer = await Buyer.open(browser, server.url, `${name} ${Date.now().toString(36)}`, { viewport });
   buyers.push(buyer);
   return buyer;
 }
@@ -75,6 +79,24 @@ const leave = async (user: { socket: Socket; queueToken: string }) =>
   expect(await user.socket.emitWithAck('queue:leave', { queueToken: user.queueToken })).toEqual({ ok: true, data: {} });
 
 describe('the browser client', () => {
+  it('signs up with a password, signs out (the session is revoked on the server), refuses a wrong password, and signs in again', async () => {
+    const erin = await openBuyer(browserA, 'Erin');
+    await erin.signUp();
+    const saved = JSON.parse((await erin.page.evaluate<string | null>('localStorage.getItem("tix.user")')) ?? 'null') as { token: string; refreshToken: string };
+    expect(saved).toMatchObject({ token: expect.any(String), refreshToken: expect.any(String) });
+    await erin.signOut();
+    expect(await erin.page.evaluate<string | null>('localStorage.getItem("tix.user")')).toBeNull();
+    await eventually(async () => expect(await sessionRow(server.db, sessionOf(saved.token))).toMatchObject({ revoked: true }));
+    await erin.signIn('not the password');
+    // Chromium logs every 4xx answer to fetch() on the console: the refused sign-in's, expected here.
+    expect(erin.errors).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+    erin.errors.length = 0;
+    await erin.signIn();
+    await erin.page.reload();
+    await erin.view('browse');
+    await erin.byTestId('whoami').filter({ hasText: erin.name }).waitFor();
+  }, 60_000);
+
   it('lets two buyers in, shows each one the other’s hold and sale live, takes payment, and keeps a waiter’s place across a reload', async () => {
     const concert = await createConcert(server, { seats: 20, price: 1000 });
     const dateId = concert.dates[0]!.id;

@@ -44,6 +44,8 @@ beforeAll(async () => {
       QUEUE_MAX_ACTIVE: String(options.maxActive),
       QUEUE_ACTIVE_TTL_SECONDS: String(options.activeTtlS),
       RATE_LIMIT_PER_USER: '1000',
+      // The load generator signs its buyers up without passwords (docs/loadtest.md).
+      ALLOW_PASSWORDLESS_SIGNUP: 'true',
     },
   });
 });

@@ -119,7 +119,7 @@ describe('operations and the catalog', () => {
     expect(noDates.body).toEqual({ dates: [] });
   });
 
-  it('a concert’s dates (GET /concerts/:id/dates, concert:dates) are {dates: [{id, startsAt, totalSeats, freeSeats}]}, future ones only, soonest first (documented choice); an unknown concert is 404, a malformed id 400', async () => {
+  it('a concert’s dates (GET /concerts/:id/dates, concert:dates) are {dates: [{id, startsAt, totalSeats, freeSeats, heldSeats}]}, future ones only, soonest first (documented choice); an unknown concert is 404, a malformed id 400', async () => {
     const day = 86_400_000;
     const past = new Date(Date.now() - day).toISOString();
     const soon = new Date(Date.now() + 2 * day).toISOString();
@@ -135,8 +135,8 @@ describe('operations and the catalog', () => {
     expect(res.status).toBe(200);
     const expected = {
       dates: [
-        { id: soonId, startsAt: soon, totalSeats: 4, freeSeats: 4 },
-        { id: laterId, startsAt: later, totalSeats: 4, freeSeats: 4 },
+        { id: soonId, startsAt: soon, totalSeats: 4, freeSeats: 4, heldSeats: 0 },
+        { id: laterId, startsAt: later, totalSeats: 4, freeSeats: 4, heldSeats: 0 },
       ],
     };
     expect(res.body).toEqual(expected);
@@ -147,7 +147,9 @@ describe('operations and the catalog', () => {
     expectAckError(await ask(socket, 'concert:dates', { concertId: 2147483000 }), 'NOT_FOUND');
     expectHttpError(await http(main, 'GET', '/concerts/abc/dates', { token: user.token }), 400, 'VALIDATION_FAILED');
     expectAckError(await ask(socket, 'concert:dates', { concertId: 'abc' }), 'VALIDATION_FAILED');
-    expectHttpError(await http(main, 'GET', `/concerts/${concert.id}/dates`), 401, 'UNAUTHORIZED');
+    // A catalog is public: no token needed.
+    expect(await http(main, 'GET', `/concerts/${concert.id}/dates`)).toMatchObject({ status: 200, body: expected });
+    expect((await http(main, 'GET', '/concerts')).body.concerts).toContainEqual(expect.objectContaining({ id: concert.id }));
   });
 });
 

@@ -52,7 +52,7 @@ describe('reservations, wallet and payments', () => {
     expect(mine.body).toEqual({ reservations: [r2.body, r1.body] });
 
     const dates = await http(main, 'GET', `/concerts/${concert.id}/dates`, { token: user.token });
-    expect(dates.body.dates[0]).toEqual({ id: date.id, startsAt: date.startsAt, totalSeats: 50, freeSeats: 47 });
+    expect(dates.body.dates[0]).toEqual({ id: date.id, startsAt: date.startsAt, totalSeats: 50, freeSeats: 47, heldSeats: 3 });
 
     const w0 = await http(main, 'GET', '/wallets/me', { token: user.token });
     expect(w0.status).toBe(200);
@@ -113,7 +113,7 @@ describe('reservations, wallet and payments', () => {
     ]);
   });
 
-  it('cancelling or paying another user’s reservation is refused with 403 FORBIDDEN and changes nothing', async () => {
+  it('cancelling or paying another user’s reservation answers 404 NOT_FOUND exactly like a missing one, and changes nothing', async () => {
     const concert = await createConcert(main, { price: 100 });
     const dateId = concert.dates[0]!.id;
     const [a, b] = await Promise.all([signup(main), signup(main)]);
@@ -122,11 +122,18 @@ describe('reservations, wallet and payments', () => {
     expect(held.status).toBe(201);
     await http(main, 'POST', '/wallets/charge', { token: b.token, body: { amount: 1000 } });
     const [aBefore, bBefore] = await Promise.all([userState(main.db, a.id), userState(main.db, b.id)]);
-    expectHttpError(await http(main, 'POST', `/reservations/${held.body.id}/cancel`, { token: b.token }), 403, 'FORBIDDEN');
-    expectHttpError(await http(main, 'POST', '/payments', { token: b.token, headers: { 'queue-token': bq }, body: { reservationId: held.body.id } }), 403, 'FORBIDDEN');
+    const missing = 2_000_000_000;
+    const theirs = await http(main, 'POST', `/reservations/${held.body.id}/cancel`, { token: b.token });
+    const none = await http(main, 'POST', `/reservations/${missing}/cancel`, { token: b.token });
+    expectHttpError(theirs, 404, 'NOT_FOUND');
+    expect(theirs.body).toEqual(none.body);
+    const pay = (reservationId: number) => http(main, 'POST', '/payments', { token: b.token, headers: { 'queue-token': bq }, body: { reservationId } });
+    const [paidTheirs, paidNone] = [await pay(held.body.id), await pay(missing)];
+    expectHttpError(paidTheirs, 404, 'NOT_FOUND');
+    expect(paidTheirs.body).toEqual(paidNone.body);
     const sb = await client(main, b.token);
-    expectAckError(await ask(sb, 'reservation:cancel', { reservationId: held.body.id }), 'FORBIDDEN');
-    expectAckError(await ask(sb, 'payment:pay', { reservationId: held.body.id, queueToken: bq }), 'FORBIDDEN');
+    expectAckError(await ask(sb, 'reservation:cancel', { reservationId: held.body.id }), 'NOT_FOUND');
+    expectAckError(await ask(sb, 'payment:pay', { reservationId: held.body.id, queueToken: bq }), 'NOT_FOUND');
     expect(await Promise.all([userState(main.db, a.id), userState(main.db, b.id)])).toEqual([aBefore, bBefore]);
     expect(await reservationStatus(main.db, held.body.id)).toBe('HELD');
   });

@@ -52,7 +52,7 @@ describe('a buyer’s journey over Socket.IO (FAST_QUEUE, default TTLs)', () => 
       opensAt: isoTime(),
     });
     expect(expectAckOk(await ask(s, 'concert:dates', { concertId: concert.id }))).toEqual({
-      dates: [{ id: dateId, startsAt: date.startsAt, totalSeats: 50, freeSeats: 50 }],
+      dates: [{ id: dateId, startsAt: date.startsAt, totalSeats: 50, freeSeats: 50, heldSeats: 0 }],
     });
 
     // queue:join → QueueStatus with token; again → same entry; queue:admitted push.

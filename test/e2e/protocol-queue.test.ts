@@ -184,23 +184,38 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     expect({ status: sc.body.status, position: sc.body.position, waiting: sc.body.waiting }).toEqual({ status: 'WAITING', position: 2, waiting: 2 });
   });
 
-  it('when the last FREE seat is held, waiting users get queue:soldout {concertId} and the concert leaves GET /concerts', async () => {
+  it('all seats held is not sold out: no queue:soldout and the concert stays listed (heldSeats); once they are paid, queue:soldout {concertId} and it leaves GET /concerts', async () => {
     const concert = await createConcert(queueSrv, { seats: 1 });
+    // A second concert sold after the first is held: its queue:soldout is the barrier after which
+    // the first concert's (earlier) sold-out check has run too.
+    const marker = await createConcert(queueSrv, { seats: 1 });
     const dateId = concert.dates[0]!.id;
-    const [a, b] = await Promise.all([signup(queueSrv), signup(queueSrv)]);
-    const [sa, sb] = await Promise.all([client(queueSrv, a.token), client(queueSrv, b.token)]);
-    const admittedA = nextEvent(sa, 'queue:admitted', undefined, 10_000);
-    const ja = expectAckOk(await ask(sa, 'queue:join', { concertId: concert.id }));
-    await admittedA;
-    const jb = expectAckOk(await ask(sb, 'queue:join', { concertId: concert.id }));
-    expect(jb.status).toBe('WAITING');
-    const soldout = nextEvent(sb, 'queue:soldout', (e) => e.concertId === concert.id, 10_000);
-    expectAckOk(await ask(sa, 'seats:hold', { dateId, seatNumbers: [1], queueToken: ja.token }));
+    // a buys; paying ends a's turn and admits b, so c (behind b) is the one still waiting to be told.
+    const [a, b, c] = await Promise.all([signup(queueSrv), signup(queueSrv), signup(queueSrv)]);
+    const [sa, sb, sc] = await Promise.all([client(queueSrv, a.token), client(queueSrv, b.token), client(queueSrv, c.token)]);
+    expectAckOk(await ask(sa, 'wallet:charge', { amount: 10_000 }));
+    const [qa, qm] = [await activeToken(queueSrv, a, concert.id), await activeToken(queueSrv, a, marker.id)];
+    for (const s of [sb, sc]) for (const x of [concert, marker]) expect(expectAckOk(await ask(s, 'queue:join', { concertId: x.id })).status).toBe('WAITING');
+    const soldOuts = record(sc, 'queue:soldout');
+
+    const held = expectAckOk(await ask(sa, 'seats:hold', { dateId, seatNumbers: [1], queueToken: qa }));
+    const sold = expectAckOk(await ask(sa, 'seats:hold', { dateId: marker.dates[0]!.id, seatNumbers: [1], queueToken: qm }));
+    expectAckOk(await ask(sa, 'payment:pay', { reservationId: sold.id, queueToken: qm }));
+    await waitFor(() => soldOuts.some((e) => e.concertId === marker.id), 'queue:soldout of the sold concert');
+    expect(soldOuts).toEqual([{ concertId: marker.id }]);
+    // The catalog is public: no token.
+    expect((await http(queueSrv, 'GET', '/concerts')).body.concerts.map((c: any) => c.id)).toContain(concert.id);
+    const heldDates = await http(queueSrv, 'GET', `/concerts/${concert.id}/dates`);
+    expect(heldDates.body).toEqual({ dates: [{ id: dateId, startsAt: concert.dates[0]!.startsAt, totalSeats: 1, freeSeats: 0, heldSeats: 1 }] });
+
+    const soldout = nextEvent(sc, 'queue:soldout', (e) => e.concertId === concert.id, 10_000);
+    expectAckOk(await ask(sa, 'payment:pay', { reservationId: held.id, queueToken: qa }));
     expect(await soldout).toEqual({ concertId: concert.id });
-    const list = await http(queueSrv, 'GET', '/concerts', { token: b.token });
-    expect(list.body.concerts.find((x: any) => x.id === concert.id)).toBeUndefined();
-    const dates = await http(queueSrv, 'GET', `/concerts/${concert.id}/dates`, { token: b.token });
-    expect(dates.body).toEqual({ dates: [{ id: dateId, startsAt: concert.dates[0]!.startsAt, totalSeats: 1, freeSeats: 0 }] });
+    const listed = (await http(queueSrv, 'GET', '/concerts')).body.concerts.map((c: any) => c.id);
+    expect(listed).not.toContain(concert.id);
+    expect(listed).not.toContain(marker.id);
+    const soldDates = await http(queueSrv, 'GET', `/concerts/${concert.id}/dates`);
+    expect(soldDates.body).toEqual({ dates: [{ id: dateId, startsAt: concert.dates[0]!.startsAt, totalSeats: 1, freeSeats: 0, heldSeats: 0 }] });
   });
 
   it('queue:tick reaches a waiting user who joined over HTTP and has a socket connected ("everyone waiting for the concert")', async () => {
@@ -222,13 +237,16 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
   it('queue:soldout reaches a waiting user who joined over HTTP and has a socket connected ("every waiting user of the concert")', async () => {
     const concert = await createConcert(queueSrv, { seats: 1 });
     const dateId = concert.dates[0]!.id;
-    const [a, b] = await Promise.all([signup(queueSrv), signup(queueSrv)]);
+    // a's payment admits b: c, behind b, is the one still waiting when the concert sells out.
+    const [a, b, c] = await Promise.all([signup(queueSrv), signup(queueSrv), signup(queueSrv)]);
     const qa = await activeToken(queueSrv, a, concert.id);
-    const sb = await client(queueSrv, b.token);
-    const jb = await http(queueSrv, 'POST', '/queue/token', { token: b.token, body: { concertId: concert.id } });
-    expect(jb.body.status).toBe('WAITING');
-    const soldout = nextEvent(sb, 'queue:soldout', (e) => e.concertId === concert.id, 3_000);
-    expect((await http(queueSrv, 'POST', '/reservations', { token: a.token, headers: { 'queue-token': qa }, body: { dateId, seatNumbers: [1] } })).status).toBe(201);
+    const sc = await client(queueSrv, c.token);
+    for (const u of [b, c]) expect((await http(queueSrv, 'POST', '/queue/token', { token: u.token, body: { concertId: concert.id } })).body.status).toBe('WAITING');
+    const soldout = nextEvent(sc, 'queue:soldout', (e) => e.concertId === concert.id, 3_000);
+    const held = await http(queueSrv, 'POST', '/reservations', { token: a.token, headers: { 'queue-token': qa }, body: { dateId, seatNumbers: [1] } });
+    expect(held.status).toBe(201);
+    expect((await http(queueSrv, 'POST', '/wallets/charge', { token: a.token, body: { amount: 10_000 } })).status).toBe(200);
+    expect((await http(queueSrv, 'POST', '/payments', { token: a.token, headers: { 'queue-token': qa }, body: { reservationId: held.body.id } })).status).toBe(201);
     expect(await soldout).toEqual({ concertId: concert.id });
   });
 });

@@ -214,25 +214,33 @@ export function queueSuite(redis: boolean): void {
       closeAll([a, b, c]);
     });
 
-    it('tells waiters once per transition when no seat is left', async () => {
+    it('tells waiters once per transition to sold out: once when the last seat is paid, again after a refund frees it and it is sold again', async () => {
       const concert = await createConcert(server, { seats: 1 });
-      const [a, b, w] = [await waiter(server, concert.id), await waiter(server, concert.id), await waiter(server, concert.id)];
+      // Each payment ends the payer's turn and admits the next waiter: w1 and w2 take those slots, w stays waiting throughout.
+      const joined: Waiter[] = [];
+      for (let i = 0; i < 5; i++) joined.push(await waiter(server, concert.id));
+      const [a, b, w1, w2, w] = joined as [Waiter, Waiter, Waiter, Waiter, Waiter];
       await eventually(() => expect([a, b].map((x) => x.admitted.length)).toEqual([1, 1]));
-      const hold = () => a.socket.emitWithAck('seats:hold', { dateId: concert.dates[0]!.id, seatNumbers: [1], queueToken: a.token });
-      const first = await hold();
+      const dateId = concert.dates[0]!.id;
+      for (const x of [a, b]) expect((await x.socket.emitWithAck('wallet:charge', { amount: 10_000 })).ok).toBe(true);
+      const first = await a.socket.emitWithAck('seats:hold', { dateId, seatNumbers: [1], queueToken: a.token });
       expect(first.ok).toBe(true);
+      expect((await a.socket.emitWithAck('payment:pay', { reservationId: first.data.id, queueToken: a.token })).ok).toBe(true);
       await eventually(() => expect(w.soldout).toBe(1));
+      // Refunded: the seat is free again. The sold-out check runs on a server timer (a 250 ms
+      // debounce after a seat change), not on this socket, so no round trip can stand in for it:
+      // give it time to record "seats again" before b buys the seat.
       expect((await a.socket.emitWithAck('reservation:cancel', { reservationId: first.data.id })).ok).toBe(true);
-      // The sold-out check runs on a server timer (a 250 ms debounce after a seat change), not on
-      // this socket, so no round trip can stand in for it: give it time to record "seats again".
       await sleep(600);
-      expect((await hold()).ok).toBe(true);
+      const second = await b.socket.emitWithAck('seats:hold', { dateId, seatNumbers: [1], queueToken: b.token });
+      expect(second.ok).toBe(true);
+      expect((await b.socket.emitWithAck('payment:pay', { reservationId: second.data.id, queueToken: b.token })).ok).toBe(true);
       await eventually(() => expect(w.soldout).toBe(2));
-      // And time to run again, had the hold been announced twice.
+      // And time to run again, had the sale been announced twice.
       await sleep(600);
       expect(w.soldout).toBe(2);
       expect(b.soldout + a.soldout).toBe(0);
-      closeAll([a, b, w]);
+      closeAll([a, b, w1, w2, w]);
     });
   });
 }

@@ -140,8 +140,8 @@ describe('cancel', () => {
     const [a, b] = [await buyer(server, concert.id), await buyer(server, concert.id)];
     const held = await hold(a, dateId, [10]);
     const stranger = await http(server, 'POST', `/reservations/${held.data.id}/cancel`, { token: b.token });
-    expect(stranger.status).toBe(403);
-    expect(stranger.body['error'].code).toBe('FORBIDDEN');
+    expect(stranger.status).toBe(404);
+    expect(stranger.body['error'].code).toBe('NOT_FOUND');
     const canceled = await http(server, 'POST', `/reservations/${held.data.id}/cancel`, { token: a.token });
     expect(canceled.status).toBe(200);
     expect(canceled.body).toMatchObject({ id: held.data.id, status: 'CANCELED' });

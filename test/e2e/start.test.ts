@@ -71,7 +71,7 @@ describe('npm start with nothing configured', () => {
     expect(first.output()).toMatch(/embedded PostgreSQL started/);
     expect(first.output()).toMatch(/demo concerts seeded/);
     expect(first.output()).toMatch(new RegExp(`listening on http://localhost:${port} \\(engine: `));
-    const signup = await fetch(`http://127.0.0.1:${port}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'newcomer' }) });
+    const signup = await fetch(`http://127.0.0.1:${port}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'newcomer', password: 'a newcomer’s password' }) });
     const { token } = (await signup.json()) as { token: string };
     const concerts = (await (await fetch(`http://127.0.0.1:${port}/concerts`, { headers: { authorization: `Bearer ${token}` } })).json()) as { concerts: unknown[] };
     expect(concerts.concerts.length).toBeGreaterThanOrEqual(3);

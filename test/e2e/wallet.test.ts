@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Socket } from 'socket.io-client';
 import { AppError } from '../../src/errors';
@@ -163,11 +164,20 @@ describe.each(TRANSPORTS)('wallet:charge over $name', (t) => {
     expect(await stateOf(user.id)).toEqual({ balance: 500, rows: 1, keys: 1 });
   });
 
-  it('answers NOT_FOUND for a valid token naming no user, with or without a key', async () => {
-    const ghost = { id: 2_000_000_000, name: 'ghost', token: jwt.sign({ typ: 'user' }, JWT_SECRET, { subject: '2000000000', algorithm: 'HS256' }) };
-    expectError(await t.charge(server, ghost, { amount: 100 }), 'NOT_FOUND', 404);
-    expectError(await t.charge(server, ghost, { amount: 100 }, 'ghost-key'), 'NOT_FOUND', 404);
-    expectError(await t.get(server, ghost), 'NOT_FOUND', 404);
+  it('refuses a well-signed token naming no user (a ghost sub, with a real or a made-up session) with UNAUTHORIZED', async () => {
+    const real = await newUser();
+    const sid = (jwt.decode(real.token) as jwt.JwtPayload)['sid'] as string;
+    for (const session of [sid, randomUUID()]) {
+      const token = jwt.sign({ typ: 'user', sid: session }, JWT_SECRET, { subject: '2000000000', algorithm: 'HS256', expiresIn: 60 });
+      const ghost = { id: 2_000_000_000, name: 'ghost', token, refreshToken: '', password: '' };
+      if (t.name === 'socket') {
+        await expect(connectClient(server, token)).rejects.toThrow('UNAUTHORIZED');
+        continue;
+      }
+      expectError(await t.charge(server, ghost, { amount: 100 }), 'UNAUTHORIZED', 401);
+      expectError(await t.get(server, ghost), 'UNAUTHORIZED', 401);
+    }
+    expect(await stateOf(real.id)).toEqual({ balance: 0, rows: 0, keys: 0 });
   });
 });
 

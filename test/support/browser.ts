@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { PASSWORD } from './server';
 
 /** Debian's Chromium (`apt-get install -y chromium`), driven headless by playwright-core. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -103,9 +104,30 @@ export class Buyer {
   async signUp(): Promise<void> {
     await this.view('signup');
     await this.page.getByLabel('Your name').fill(this.name);
+    await this.page.getByLabel('Password').fill(PASSWORD);
     await this.byTestId('signup-submit').click();
     await this.view('browse');
     await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
+  }
+
+  /** Signs in to an existing account from the first view; with a wrong password, expects the refusal shown. */
+  async signIn(password = PASSWORD): Promise<void> {
+    await this.view('signup');
+    await this.page.getByLabel('Your name').fill(this.name);
+    await this.page.getByLabel('Password').fill(password);
+    await this.byTestId('signin-submit').click();
+    if (password !== PASSWORD) {
+      await this.byTestId('message').filter({ hasText: 'Wrong name or password.' }).waitFor();
+      return;
+    }
+    await this.view('browse');
+    await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
+  }
+
+  /** "Sign out": the session is revoked on the server and the page is back at the first view. */
+  async signOut(): Promise<void> {
+    await this.byTestId('signout').click();
+    await this.view('signup');
   }
 
   /** Picks the concert and the date, and joins the waiting room. */

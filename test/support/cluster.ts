@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ADMIN_TOKEN, JWT_SECRET, LIFTED_LIMITS } from './server';
+import { ADMIN_TOKEN, CHEAP_SCRYPT, JWT_SECRET, LIFTED_LIMITS } from './server';
 import { REDIS_URL, testDatabaseUrl, testRedisPrefix } from './env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -50,6 +50,7 @@ export async function startInstance(id: string, prefix: string, env: Record<stri
       SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',
       ...LIFTED_LIMITS,
+      ...CHEAP_SCRYPT,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

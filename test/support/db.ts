@@ -53,3 +53,14 @@ export async function userState(db: Database, userId: number): Promise<UserState
   if (!state) throw new Error(`no user ${userId}`);
   return state;
 }
+
+/** A session row: whether it is revoked, and how many spent refresh tokens it keeps. */
+export async function sessionRow(db: Database, sessionId: string): Promise<{ userId: number; revoked: boolean; spent: number } | undefined> {
+  const row = await first<{ user_id: number; revoked: boolean; spent: number }>(
+    db,
+    `SELECT user_id, revoked_at IS NOT NULL AS revoked, (SELECT count(*)::int FROM spent_refresh_tokens t WHERE t.session_id = s.id) AS spent
+       FROM sessions s WHERE id = $1`,
+    [sessionId],
+  );
+  return row && { userId: row.user_id, revoked: row.revoked, spent: row.spent };
+}

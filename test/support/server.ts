@@ -14,6 +14,9 @@ export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789';
  */
 export const LIFTED_LIMITS = { RATE_LIMIT_PER_USER: '1000000', RATE_LIMIT_PER_IP: '1000000', MAX_SOCKETS_PER_USER: '1000' };
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+export const PASSWORD = 'correct horse battery staple';
+/** 128·N·r = 128 KiB per hash instead of 22 MiB: a signup costs well under a millisecond. */
+export const CHEAP_SCRYPT = { SCRYPT_COST: '1024', SCRYPT_BLOCK_SIZE: '1' };
 
 export interface TestServer {
   url: string;
@@ -41,6 +44,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     WS_ENGINE: process.env['WS_ENGINE'] ?? 'auto',
     REDIS_PREFIX: testRedisPrefix(`app${Math.random().toString(36).slice(2, 8)}`),
     ...LIFTED_LIMITS,
+    // Cheap password hashes keep signups fast; test/e2e/accounts.test.ts runs the defaults.
+    ...CHEAP_SCRYPT,
     ...options.env,
   });
   const db = options.db ?? (await openDatabase(testDatabaseUrl(), 10));
@@ -112,10 +117,15 @@ export async function http<T = Record<string, any>>(
 export interface TestUser {
   id: number;
   name: string;
+  /** The access token of the session signup opened. */
   token: string;
+  refreshToken: string;
+  password: string;
 }
 
 let userCounter = 0;
+// Names are unique across the run's database (case-insensitively), and files share it.
+const fileTag = Math.random().toString(36).slice(2, 8);
 
 /**
  * The users and concerts this test file made through signup() and
@@ -127,12 +137,20 @@ export function madeByThisFile(): { userIds: number[]; concertIds: number[] } {
   return { userIds: [...made.userIds], concertIds: [...made.concertIds] };
 }
 
-export async function signup(server: { url: string }, name = `user${++userCounter}`): Promise<TestUser> {
-  const res = await http(server, 'POST', '/users', { body: { name } });
+/** A new account with a password (PASSWORD unless given), signed in: the one way tests create users. */
+export async function signup(server: { url: string }, name = `user${++userCounter}-${fileTag}`, password = PASSWORD): Promise<TestUser> {
+  const res = await http(server, 'POST', '/users', { body: { name, password } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-  const user = { ...res.body['user'], token: res.body['token'] } as TestUser;
+  const user = { ...res.body['user'], token: res.body['token'], refreshToken: res.body['refreshToken'], password } as TestUser;
   made.userIds.add(user.id);
   return user;
+}
+
+/** A new session of an existing account (POST /sessions); throws unless 200. */
+export async function login(server: { url: string }, user: Pick<TestUser, 'name' | 'password'>): Promise<TestUser> {
+  const res = await http(server, 'POST', '/sessions', { body: { name: user.name, password: user.password } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body['user'], token: res.body['token'], refreshToken: res.body['refreshToken'], password: user.password } as TestUser;
 }
 
 export interface ConcertFixture {

@@ -8,21 +8,30 @@ export const rsaPublicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }
 
 const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
+/** The session id (`sid`) of one of our access tokens. */
+export const sessionOf = (token: string): string => (jwt.decode(token) as jwt.JwtPayload)['sid'] as string;
+
 /**
  * Tokens a server configured with JWT_SECRET (HS256) must refuse as user
- * tokens, each naming `userId` so that the flaw is the only reason; with
- * `queueToken`, also a queue token offered as a user token.
+ * tokens, each naming the user and live session of `token` so that the flaw is
+ * the only reason; with `queueToken`, also a queue token offered as a user token.
  */
-export function badUserTokens(userId: number, queueToken?: string): [label: string, token: string | undefined][] {
-  const sub = String(userId);
+export function badUserTokens(user: { id: number; token: string }, queueToken?: string): [label: string, token: string | undefined][] {
+  const sub = String(user.id);
+  const sid = sessionOf(user.token);
+  const claims = { typ: 'user', sid };
+  const hour = Math.floor(Date.now() / 1000) + 3600;
   return [
     ['missing', undefined],
     ['malformed', 'not-a-jwt'],
-    ['forged (wrong secret)', jwt.sign({ typ: 'user' }, 'another-secret-entirely-0123456789', { subject: sub, algorithm: 'HS256' })],
-    ['expired', jwt.sign({ typ: 'user', exp: Math.floor(Date.now() / 1000) - 60 }, JWT_SECRET, { subject: sub, algorithm: 'HS256' })],
-    ['alg none', `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub, typ: 'user' })}.`],
-    ['wrong algorithm (HS512)', jwt.sign({ typ: 'user' }, JWT_SECRET, { subject: sub, algorithm: 'HS512' })],
-    ['RS256 when HS256 is configured', jwt.sign({ typ: 'user' }, rsa.privateKey, { subject: sub, algorithm: 'RS256' })],
+    ['forged (wrong secret)', jwt.sign(claims, 'another-secret-entirely-0123456789', { subject: sub, algorithm: 'HS256', expiresIn: 600 })],
+    ['expired', jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }, JWT_SECRET, { subject: sub, algorithm: 'HS256' })],
+    ['without exp', jwt.sign(claims, JWT_SECRET, { subject: sub, algorithm: 'HS256' })],
+    ['without sid', jwt.sign({ typ: 'user' }, JWT_SECRET, { subject: sub, algorithm: 'HS256', expiresIn: 600 })],
+    ['of an unknown session', jwt.sign({ ...claims, sid: '00000000-0000-4000-8000-000000000000' }, JWT_SECRET, { subject: sub, algorithm: 'HS256', expiresIn: 600 })],
+    ['alg none', `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub, ...claims, exp: hour })}.`],
+    ['wrong algorithm (HS512)', jwt.sign(claims, JWT_SECRET, { subject: sub, algorithm: 'HS512', expiresIn: 600 })],
+    ['RS256 when HS256 is configured', jwt.sign(claims, rsa.privateKey, { subject: sub, algorithm: 'RS256', expiresIn: 600 })],
     ...(queueToken ? ([['a queue token', queueToken]] as [string, string][]) : []),
   ];
 }

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors';
+import { AppError, notFound } from '../../errors';
 import type { TimerHeap } from '../../timers/timer-heap';
 import type { BatchWrite } from './batch-write';
 import type { DateState, Reservation, SeatState } from './date-state';
@@ -59,7 +59,7 @@ export class DateCommands {
   cancel(write: BatchWrite, now: Date, userId: number, reservationId: number): Effect {
     const r = this.state.live.get(reservationId);
     if (!r) return { ...NO_CHANGE, result: () => null };
-    if (r.userId !== userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
+    if (r.userId !== userId) throw notFound('reservation'); // existence is not revealed
     if (r.status === 'CONFIRMED') {
       if (this.state.startsAt.getTime() <= now.getTime()) {
         throw new AppError('FORBIDDEN', 'the performance has started; a paid reservation can no longer be canceled');
@@ -103,7 +103,7 @@ export class DateCommands {
 
   confirm(write: BatchWrite, now: Date, userId: number, reservationId: number): Effect {
     const r = this.state.live.get(reservationId);
-    if (r && r.userId !== userId) throw new AppError('FORBIDDEN', 'this reservation is another user’s');
+    if (r && r.userId !== userId) throw notFound('reservation'); // existence is not revealed
     if (!r || r.status !== 'HELD' || r.expiresAt.getTime() <= now.getTime()) {
       throw new AppError('RESERVATION_NOT_PAYABLE', `reservation is ${r?.status === 'CONFIRMED' ? 'already paid' : 'no longer held'}`);
     }

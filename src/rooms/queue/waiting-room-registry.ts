@@ -19,7 +19,7 @@ export interface WaitingRoomRegistryDeps {
   log: Logger;
   metrics: Metrics;
   tokens: Tokens;
-  catalog: Pick<CatalogRepository, 'hasFreeSeat'>;
+  catalog: Pick<CatalogRepository, 'hasUnsoldSeat'>;
   /** Each concert's sale settings; undefined names no concert. */
   sales: { get(concertId: number): Promise<Sale | undefined> };
   push: Push;
@@ -243,8 +243,9 @@ export class WaitingRoomRegistry implements QueueGate {
   }
 
   private async checkSoldOut(concertId: number): Promise<void> {
-    const free = await this.deps.catalog.hasFreeSeat(concertId);
-    if ((await this.deps.store.setSoldOut(concertId, !free)) && !free) {
+    // Held seats may still come free: sold out means every seat of every future date is SOLD.
+    const unsold = await this.deps.catalog.hasUnsoldSeat(concertId);
+    if ((await this.deps.store.setSoldOut(concertId, !unsold)) && !unsold) {
       this.deps.push.toQueue(concertId, 'queue:soldout', { concertId });
     }
   }

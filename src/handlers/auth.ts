@@ -1,0 +1,20 @@
+import type { AppSocket } from './command';
+
+/** Who a request or a socket runs as: the user and, for our own access tokens, the session. */
+export interface Identity {
+  userId: number;
+  sessionId?: string;
+}
+
+/** Turns an access token into an identity, or throws UNAUTHORIZED. */
+export interface Authenticator {
+  authenticate(token: unknown): Promise<Identity>;
+}
+
+/** What the account commands need from the session machinery of the instance. */
+export interface SessionControl extends Authenticator {
+  /** The session was revoked: drop it from every instance's cache and disconnect its sockets. */
+  revoked(sessionId: string): Promise<void>;
+  /** The socket now runs as `identity` (same user, perhaps another session). */
+  rebind(socket: AppSocket, identity: Identity): void;
+}

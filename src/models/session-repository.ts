@@ -1,0 +1,94 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Database } from './database';
+
+export interface IssuedSession {
+  sessionId: string;
+  userId: number;
+  refreshToken: string;
+}
+
+export type Rotation = { ok: IssuedSession } | { reused: string } | { refused: true };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `<session id>.<32 random bytes>`: the id finds the row, the hash of the whole token proves it. */
+function newRefreshToken(sessionId: string): { token: string; hash: Buffer } {
+  const token = `${sessionId}.${randomBytes(32).toString('base64url')}`;
+  return { token, hash: digest(token) };
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * Sessions as rows. A refresh token is single-use: rotating it stores the new
+ * hash and keeps the old one as spent, in one statement, so of two refreshes
+ * racing with one token exactly one wins and the other looks like reuse.
+ */
+export class SessionRepository {
+  private readonly sequelize: Sequelize;
+
+  constructor(
+    db: Database,
+    private readonly ttlDays: number,
+  ) {
+    this.sequelize = db.sequelize;
+  }
+
+  async open(userId: number): Promise<IssuedSession> {
+    const sessionId = randomUUID();
+    const { token, hash } = newRefreshToken(sessionId);
+    await this.sequelize.query(
+      `INSERT INTO sessions (id, user_id, refresh_hash, expires_at) VALUES (:sessionId, :userId, :hash, now() + make_interval(days => :days))`,
+      { replacements: { sessionId, userId, hash, days: this.ttlDays } },
+    );
+    return { sessionId, userId, refreshToken: token };
+  }
+
+  /** A new refresh token for a live session's current one; a spent one revokes the session. */
+  async rotate(refreshToken: string): Promise<Rotation> {
+    const sessionId = refreshToken.split('.', 1)[0] ?? '';
+    if (!UUID.test(sessionId)) return { refused: true };
+    const spent = digest(refreshToken);
+    const next = newRefreshToken(sessionId);
+    const [row] = await this.sequelize.query<{ user_id: number }>(
+      `WITH rotated AS (
+         UPDATE sessions SET refresh_hash = :next, last_used_at = now(), expires_at = now() + make_interval(days => :days)
+          WHERE id = :sessionId AND refresh_hash = :spent AND revoked_at IS NULL AND expires_at > now()
+         RETURNING id, user_id
+       ), kept AS (
+         INSERT INTO spent_refresh_tokens (hash, session_id) SELECT :spent, id FROM rotated
+       )
+       SELECT user_id FROM rotated`,
+      { replacements: { sessionId, spent, next: next.hash, days: this.ttlDays }, type: QueryTypes.SELECT },
+    );
+    if (row) return { ok: { sessionId, userId: row.user_id, refreshToken: next.token } };
+    const [reused] = await this.sequelize.query<{ session_id: string }>(
+      'SELECT session_id FROM spent_refresh_tokens WHERE hash = :spent AND session_id = :sessionId',
+      { replacements: { spent, sessionId }, type: QueryTypes.SELECT },
+    );
+    if (!reused) return { refused: true };
+    await this.revoke(sessionId);
+    return { reused: sessionId };
+  }
+
+  /** Whether this call revoked it (false: unknown or already revoked). */
+  async revoke(sessionId: string): Promise<boolean> {
+    const [, count] = await this.sequelize.query('UPDATE sessions SET revoked_at = now() WHERE id = :sessionId AND revoked_at IS NULL', {
+      replacements: { sessionId },
+      type: QueryTypes.UPDATE,
+    });
+    return count > 0;
+  }
+
+  /** The user of a live session (not revoked, not expired, its user still there), with its expiry. */
+  async live(sessionId: string): Promise<{ userId: number; expiresAt: number } | undefined> {
+    if (!UUID.test(sessionId)) return undefined;
+    const [row] = await this.sequelize.query<{ user_id: number; expires_at: Date }>(
+      `SELECT s.user_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = :sessionId AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      { replacements: { sessionId }, type: QueryTypes.SELECT },
+    );
+    return row && { userId: row.user_id, expiresAt: row.expires_at.getTime() };
+  }
+}
