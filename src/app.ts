@@ -6,7 +6,9 @@ import type { Logger } from './logger';
 import { timePoolWaits, type Database } from './models/database';
 import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
-import { HttpApi, json, type RawHandler } from './handlers/http';
+import { HttpApi, type RawHandler } from './handlers/http';
+import { DrainGate } from './handlers/drain-gate';
+import { healthRoutes } from './handlers/health';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -37,7 +39,13 @@ export interface App {
   services: Services;
   seats: SeatModule;
   listen(port?: number, host?: string): Promise<number>;
-  /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
+  /** Counts commands in flight; draining once close() began. */
+  gate: DrainGate;
+  /**
+   * Drain, then close: refuse new connections and commands (UNAVAILABLE), tell every socket
+   * `server:draining`, let the commands already received finish (at most SHUTDOWN_GRACE_MS),
+   * then stop the rooms and close the sockets. The database and Redis are the caller's.
+   */
   close(): Promise<void>;
 }
 
@@ -77,35 +85,61 @@ export function createApp(deps: AppDeps): App {
     commands.set(command.name, command);
   }
   const runner = new CommandRunner(log, metrics);
+  const gate = new DrainGate();
   const hooks: SocketHooks[] = [queue.hooks];
-  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed });
+  mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed, gate });
 
   const raw = new Map<string, RawHandler>([
-    ['/health', () => health(db, redis)],
+    ...healthRoutes({ db, redis, gate }),
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
     ...staticFiles(),
   ]);
-  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw });
+  const http = new HttpApi({ commands, runner, tokens, adminToken: config.adminToken, log, raw, gate });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
+
+  let closing: Promise<void> | undefined;
+  const drainAndClose = async (): Promise<void> => {
+    const started = Date.now();
+    const draining = gate.drain(config.shutdownGraceMs);
+    // Spread the reconnects: every socket of this instance arrives at the others at once otherwise.
+    // Local only: with the Redis adapter, io.emit would tell every instance's sockets.
+    io.local.emit('server:draining', { reconnectInMs: 500 + Math.floor(Math.random() * 1000) });
+    const finished = await draining;
+    log.info({ finished, unanswered: gate.pending, drainMs: Date.now() - started }, 'drained');
+    await engine.close();
+    await queue.close();
+    await seats.close();
+    await closeSocketsGently(io);
+    await io.close().catch(() => undefined);
+    if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
+  };
 
   return {
     engine,
     io,
     services,
     seats,
+    gate,
     async listen(port = config.port, host = config.host) {
       const recovered = await seats.start();
       if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
       return engine.listen(port, host);
     },
-    async close() {
-      await engine.close();
-      await queue.close();
-      await seats.close();
-      await io.close().catch(() => undefined);
-      if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
+}
+
+/**
+ * io.close() drops each connection with whatever it has not written yet, acks included: close them
+ * first the gentle way (each after its pending packets), waiting a second at most.
+ */
+async function closeSocketsGently(io: AppServer): Promise<void> {
+  io.local.disconnectSockets(true);
+  const deadline = Date.now() + 1000;
+  while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function pickEngine(config: Config, io: AppServer, handle: (req: import('./handlers/http').HttpRequest) => Promise<import('./handlers/http').HttpResponse>, log: Logger): Engine {
@@ -116,14 +150,4 @@ function pickEngine(config: Config, io: AppServer, handle: (req: import('./handl
     log.warn({ reason: loaded.error }, 'uWebSockets.js does not load here; using node:http');
   }
   return createNodeEngine(io, handle);
-}
-
-async function health(db: Database, redis?: Redis) {
-  try {
-    await db.sequelize.query('SELECT 1');
-    if (redis) await redis.ping();
-    return json(200, { status: 'ok' });
-  } catch {
-    return json(503, { status: 'unavailable' });
-  }
 }

@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
+import { AppError, HTTP_STATUS, notFound, unavailable, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Tokens } from '../tokens';
 import { failure, type Command, type CommandRunner } from './command';
+import type { DrainGate } from './drain-gate';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -69,6 +70,8 @@ export interface HttpApiOptions {
   log: Logger;
   /** Routes outside the command table (health, metrics, static files), by exact path. */
   raw: Map<string, RawHandler>;
+  /** Counts commands in flight; refuses new ones while draining. */
+  gate?: DrainGate;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
@@ -112,6 +115,16 @@ export class HttpApi {
     if (req.tooLarge) {
       return errorResponse({ code: 'VALIDATION_FAILED', message: `request body exceeds ${MAX_BODY_BYTES} bytes` }, undefined, 413);
     }
+    const { gate } = this.options;
+    if (gate && !gate.enter()) throw unavailable('this instance is shutting down; retry on another');
+    try {
+      return await this.run(match, req);
+    } finally {
+      gate?.leave();
+    }
+  }
+
+  private async run(match: NonNullable<ReturnType<HttpApi['match']>>, req: HttpRequest): Promise<HttpResponse> {
     const { command, route, params } = match;
     const userId = this.authenticate(command, req.headers['authorization']);
     const body = parseBody(req.body);
