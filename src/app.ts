@@ -8,6 +8,7 @@ import { CatalogRepository } from './models/catalog-repository';
 import { CommandRunner, type Command } from './handlers/command';
 import { HttpApi, type RawHandler } from './handlers/http';
 import { DrainGate } from './handlers/drain-gate';
+import { Dependencies, type Dependency } from './dependencies';
 import { healthRoutes } from './handlers/health';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
@@ -66,14 +67,23 @@ export function createApp(deps: AppDeps): App {
   // Commands issued in one tick share one write: the queue checks, leases, RPC and publishes
   // of a busy instance are thousands per second, and a syscall each was a quarter of its CPU.
   const shared = redis?.duplicate({ enableAutoPipelining: true });
-  const subscriber = redis?.duplicate({ enableAutoPipelining: false });
+  // No retry limit: a room subscribed while Redis is down waits for it in the offline queue, so it is
+  // live again when Redis returns (ioredis re-subscribes only what had succeeded).
+  const subscriber = redis?.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null });
   if (shared && subscriber) {
+    ownSubscribeFailures(subscriber);
     io.adapter(createShardedAdapter(shared, subscriber, { subscriptionMode: 'dynamic', channelPrefix: `${config.redisPrefix}sio` }));
   }
+  const dependencies = new Dependencies({
+    log,
+    probePostgres: () => db.sequelize.query('SELECT 1'),
+    redis: shared && subscriber ? [shared, subscriber] : [],
+  });
   // The adapter subscribes a room's channel when its first member joins, without waiting. A PING
   // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
-  // push to the room reaches the socket (a snapshot read next cannot miss a delta).
-  const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
+  // push to the room reaches the socket (a snapshot read next cannot miss a delta). Not forever:
+  // with Redis down the command goes on, and answers UNAVAILABLE if it needs Redis.
+  const subscribed = subscriber ? () => withinMs(subscriber.ping(), 500) : () => Promise.resolve();
   const push = createSocketPush(io);
   const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, push, io, redis: shared });
   const wallet = createWallet({ config, db, log });
@@ -84,13 +94,18 @@ export function createApp(deps: AppDeps): App {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
-  const runner = new CommandRunner(log, metrics);
+  // With Redis, the waiting room and the seats (queue store, date ownership, forwarding) need it.
+  const needsRedis = new Set(redis ? [...queue.commands, ...seats.commands].map((c) => c.name) : []);
+  const runner = new CommandRunner(log, metrics, {
+    dependencies,
+    needs: (command): Dependency[] => (needsRedis.has(command.name) ? ['postgres', 'redis'] : ['postgres']),
+  });
   const gate = new DrainGate();
   const hooks: SocketHooks[] = [queue.hooks];
   mountSocket(io, { commands, runner, tokens, metrics, log, rateLimit: config.socketRateLimit, hooks, subscribed, gate });
 
   const raw = new Map<string, RawHandler>([
-    ...healthRoutes({ db, redis, gate }),
+    ...healthRoutes({ db, redis, gate, dependencies }),
     ['/metrics', async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() })],
     ...staticFiles(),
   ]);
@@ -111,6 +126,7 @@ export function createApp(deps: AppDeps): App {
     await seats.close();
     await closeSocketsGently(io);
     await io.close().catch(() => undefined);
+    dependencies.close();
     if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
   };
 
@@ -140,6 +156,31 @@ async function closeSocketsGently(io: AppServer): Promise<void> {
   io.local.disconnectSockets(true);
   const deadline = Date.now() + 1000;
   while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * The socket.io Redis adapter fires SSUBSCRIBE / SUNSUBSCRIBE without handling their promises: one
+ * that fails (Redis down, or closed at shutdown) would be an unhandled rejection, which ends the
+ * process. The failure is harmless here: the subscription waits in the offline queue meanwhile.
+ */
+function ownSubscribeFailures(client: Redis): void {
+  for (const name of ['ssubscribe', 'sunsubscribe'] as const) {
+    const original = client[name].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(client, name, {
+      value: (...args: unknown[]) => {
+        const sent = original(...args);
+        sent.catch(() => undefined);
+        return sent;
+      },
+    });
+  }
 }
 
 function pickEngine(config: Config, io: AppServer, handle: (req: import('./handlers/http').HttpRequest) => Promise<import('./handlers/http').HttpResponse>, log: Logger): Engine {

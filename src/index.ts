@@ -23,6 +23,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // A dependency's failure that some library leaves unhandled must not end the process (and every
+  // socket on it); the tests fail on this line.
+  process.on('unhandledRejection', (err: unknown) => log.error({ err }, 'unhandled rejection'));
   const started = Date.now();
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
       const client = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+      // Outages are logged once by the app's connections; without a listener ioredis prints every retry.
+      client.on('error', () => undefined);
       await client.connect();
       stops.push(() => client.quit());
       redis = client;

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { Socket } from 'socket.io';
 import { AppError, toErrorBody, type ErrorBody } from '../errors';
+import type { Dependencies, Dependency } from '../dependencies';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
@@ -44,19 +45,30 @@ export function defineCommand<I, O>(command: Command<I, O>): Command {
 
 export type Outcome = { ok: true; data: unknown; status: number } | { ok: false; error: ErrorBody; retryAfter?: number };
 
+/** What a command cannot run without; it answers UNAVAILABLE at once while one of them is down. */
+export interface DependencyGuard {
+  dependencies: Dependencies;
+  needs(command: Command): readonly Dependency[];
+}
+
 export class CommandRunner {
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly guard?: DependencyGuard,
   ) {}
 
   /** Validate, run, map any error once. Never throws. */
   async execute(command: Command, input: unknown, ctx: CommandContext): Promise<Outcome> {
     const started = process.hrtime.bigint();
     let outcome: Outcome;
+    const needs = this.guard?.needs(command) ?? [];
     try {
       if (!command.validate(input)) throw validationError(command.validate);
-      const output = await command.run(input, ctx);
+      this.guard?.dependencies.require(needs);
+      const output = await command.run(input, ctx).catch((err: unknown) => {
+        throw this.guard ? this.guard.dependencies.explain(err, needs) : err;
+      });
       const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);
       outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
     } catch (err) {
