@@ -74,10 +74,12 @@ export function createApp(deps: AppDeps): App {
     ownSubscribeFailures(subscriber);
     io.adapter(createShardedAdapter(shared, subscriber, { subscriptionMode: 'dynamic', channelPrefix: `${config.redisPrefix}sio` }));
   }
+  let clusterJoined = !redis;
   const dependencies = new Dependencies({
     log,
     probePostgres: () => db.sequelize.query('SELECT 1'),
     redis: shared && subscriber ? [shared, subscriber] : [],
+    redisStarted: () => clusterJoined,
   });
   // The adapter subscribes a room's channel when its first member joins, without waiting. A PING
   // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
@@ -113,6 +115,7 @@ export function createApp(deps: AppDeps): App {
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   let closing: Promise<void> | undefined;
+  let joining: Promise<void> | undefined;
   const drainAndClose = async (): Promise<void> => {
     const started = Date.now();
     const draining = gate.drain(config.shutdownGraceMs);
@@ -121,6 +124,7 @@ export function createApp(deps: AppDeps): App {
     io.local.emit('server:draining', { reconnectInMs: 500 + Math.floor(Math.random() * 1000) });
     const finished = await draining;
     log.info({ finished, unanswered: gate.pending, drainMs: Date.now() - started }, 'drained');
+    await joining;
     await engine.close();
     await queue.close();
     await seats.close();
@@ -137,8 +141,19 @@ export function createApp(deps: AppDeps): App {
     seats,
     gate,
     async listen(port = config.port, host = config.host) {
-      const recovered = await seats.start();
-      if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
+      const startSeats = async () => {
+        const recovered = await seats.start();
+        if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
+        clusterJoined = true;
+      };
+      try {
+        await startSeats();
+      } catch (err) {
+        // With Redis down at start the instance serves what needs PostgreSQL only (seat and queue
+        // commands answer UNAVAILABLE) and joins the cluster once Redis answers.
+        if (!redis) throw err;
+        joining = retryUntil(startSeats, () => closing !== undefined, log, err);
+      }
       return engine.listen(port, host);
     },
     close() {
@@ -156,6 +171,21 @@ async function closeSocketsGently(io: AppServer): Promise<void> {
   io.local.disconnectSockets(true);
   const deadline = Date.now() + 1000;
   while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** After `failure`, runs `attempt` a second apart until it succeeds or `stopped()`. */
+async function retryUntil(attempt: () => Promise<void>, stopped: () => boolean, log: Logger, failure: unknown): Promise<void> {
+  log.error({ err: failure }, 'cannot join the cluster (Redis unavailable); seat and queue commands answer UNAVAILABLE until it answers');
+  for (let tries = 2; !stopped(); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      await attempt();
+      log.warn({ tries }, 'joined the cluster: Redis answers');
+      return;
+    } catch {
+      // still down: the first failure was logged
+    }
+  }
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */

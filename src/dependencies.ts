@@ -26,6 +26,8 @@ export interface DependenciesOptions {
   probePostgres(): Promise<unknown>;
   /** The Redis connections commands need, when REDIS_URL is set. */
   redis?: Redis[];
+  /** False until what needs Redis at start (joining the cluster) has been done. */
+  redisStarted?: () => boolean;
   /** How often an open circuit probes PostgreSQL. */
   probeEveryMs?: number;
 }
@@ -51,7 +53,7 @@ export class Dependencies {
   /** Which of `needs` is down right now. */
   down(needs: readonly Dependency[]): Dependency | undefined {
     if (needs.includes('postgres') && this.postgresDown) return 'postgres';
-    if (needs.includes('redis') && this.redis.some((c) => c.status !== 'ready')) return 'redis';
+    if (needs.includes('redis') && (this.redis.some((c) => c.status !== 'ready') || this.options.redisStarted?.() === false)) return 'redis';
     return undefined;
   }
 

@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { openDatabase } from './models/database';
+import { isPostgresDown } from './dependencies';
 import { startEmbeddedPostgres } from './models/embedded-postgres';
 import { CatalogRepository } from './models/catalog-repository';
 import { seedDemo } from './models/seed';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
       databaseUrl = embedded.url;
       log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPgPort }, 'embedded PostgreSQL started');
     }
-    const db = await openDatabase(databaseUrl);
+    const db = await openWhenReachable(databaseUrl, log);
     stops.push(() => db.close());
     const catalog = new CatalogRepository(db);
     if (config.seedDemo ?? (await catalog.isEmpty())) {
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
       const client = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
       // Outages are logged once by the app's connections; without a listener ioredis prints every retry.
       client.on('error', () => undefined);
-      await client.connect();
+      // Not awaited: with Redis down the instance starts anyway, and ioredis keeps reconnecting.
+      client.connect().catch((err: unknown) => log.error({ err }, 'Redis does not answer yet; starting without it'));
       stops.push(() => client.quit());
       redis = client;
     }
@@ -83,6 +85,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * PostgreSQL down at start: wait for it (one log line, a try a second) instead of exiting, so a
+ * deployment started before its database comes up by itself. Nothing this server serves works
+ * without PostgreSQL, so it listens once PostgreSQL answers.
+ */
+async function openWhenReachable(url: string, log: Logger): Promise<Awaited<ReturnType<typeof openDatabase>>> {
+  for (let tries = 1; ; tries++) {
+    try {
+      const db = await openDatabase(url);
+      if (tries > 1) log.warn({ tries }, 'PostgreSQL answers: starting');
+      return db;
+    } catch (err) {
+      if (!isPostgresDown(err)) throw err;
+      if (tries === 1) log.error({ err: err instanceof Error ? err.message : String(err) }, 'PostgreSQL does not answer yet; retrying every second');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** JWT_SECRET unset: generate one on first start and keep it, so tokens survive restarts. */

@@ -24,11 +24,17 @@ async function cutOff(allow: boolean): Promise<void> {
   if (!allow) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
 }
 
+beforeAll(async () => {
+  admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+});
+afterAll(async () => {
+  await admin.end();
+});
+
 describe('a server process whose PostgreSQL stops answering', () => {
   let instance: Instance;
   beforeAll(async () => {
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${name}`;
@@ -40,7 +46,6 @@ describe('a server process whose PostgreSQL stops answering', () => {
     await cutOff(true);
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.end();
   });
 
   it('answers 503 UNAVAILABLE within a second while it is down, never 500, and resumes by itself when it returns', async () => {
@@ -78,5 +83,32 @@ describe('a server process whose PostgreSQL stops answering', () => {
     process.stdout.write(`fault-postgres: 503s in ${timings.join('/')} ms while down; served again ${servedMs} ms after PostgreSQL accepted connections\n`);
     expect(instance.child.exitCode).toBeNull();
     expect(instance.output()).not.toMatch(/unhandled|uncaught/i);
+  }, 120_000);
+});
+
+describe('a server process started while its PostgreSQL is down', () => {
+  const late = `tix_fault_pg_late_${Date.now()}_${process.pid}`;
+  let instance: Instance | undefined;
+  afterAll(async () => {
+    if (instance) await stopCluster([instance]);
+    await admin.query(`ALTER DATABASE ${late} ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [late]);
+    await admin.query(`DROP DATABASE IF EXISTS ${late}`);
+  });
+
+  it('does not exit: it waits for PostgreSQL, then starts and serves', async () => {
+    await admin.query(`CREATE DATABASE ${late}`);
+    await admin.query(`ALTER DATABASE ${late} ALLOW_CONNECTIONS false`);
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${late}`;
+    let output = () => '';
+    const starting = startInstance('pg-late', testRedisPrefix('pgl'), { REDIS_URL: '', DATABASE_URL: url.toString(), ...FAST_QUEUE }, (o) => (output = o));
+    await waitFor(() => /PostgreSQL does not answer yet/.test(output()), 'the log line naming the cause', 30_000);
+    await admin.query(`ALTER DATABASE ${late} ALLOW_CONNECTIONS true`);
+    const back = Date.now();
+    instance = await starting;
+    expect(await http(instance, 'GET', '/ready')).toMatchObject({ status: 200, body: { status: 'ready' } });
+    await createConcert(instance);
+    process.stdout.write(`fault-postgres (start while down): serving ${Date.now() - back} ms after PostgreSQL accepted connections\n`);
   }, 120_000);
 });

@@ -84,3 +84,43 @@ describe('a server process whose Redis stops', () => {
     expect(instance.output()).not.toMatch(/unhandled|uncaught/i);
   }, 120_000);
 });
+
+describe('a server process started while its Redis is down', () => {
+  let redis: OwnRedis;
+  let instance: Instance;
+  beforeAll(async () => {
+    redis = await ownRedis();
+    await redis.stop();
+    instance = await startInstance('redis-late', testRedisPrefix('rl'), { REDIS_URL: redis.url, ...FAST_QUEUE });
+  }, 60_000);
+  afterAll(async () => {
+    if (process.env['FAULT_DEBUG']) process.stdout.write(instance.output().slice(-4000));
+    await stopCluster([instance]);
+    await redis.stop();
+  });
+
+  it('starts, serves what needs PostgreSQL only, answers 503 for the rest, and joins in once Redis answers', async () => {
+    expect(await http(instance, 'GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await http(instance, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
+    const concert = await createConcert(instance, { seats: 10 });
+    const user = await signup(instance);
+    const socket = await client(instance, user.token);
+    expect(await ask(socket, 'wallet:charge', { amount: 5000 })).toMatchObject({ ok: true, data: { balance: 5000 } });
+    const started = Date.now();
+    const refused = await http(instance, 'POST', '/queue/token', { token: user.token, body: { concertId: concert.id } });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+    expect(refused.headers.get('retry-after')).toBe('1');
+
+    await redis.start();
+    const back = Date.now();
+    await waitFor(async () => (await http(instance, 'GET', '/ready')).status === 200, '/ready once Redis answers', 20_000);
+    const queueToken = await activeToken(instance, user, concert.id);
+    const changed = nextEvent(socket, 'reservation:updated');
+    expect(await ask(socket, 'seats:hold', { dateId: concert.dates[0]!.id, seatNumbers: [1], queueToken })).toMatchObject({ ok: true });
+    expect(await changed).toMatchObject({ status: 'HELD' });
+    process.stdout.write(`fault-redis (start while down): served seats ${Date.now() - back} ms after Redis started\n`);
+    expect(instance.child.exitCode).toBeNull();
+    expect(instance.output()).not.toMatch(/unhandled|uncaught/i);
+  }, 120_000);
+});
