@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, (reason) => {
+        log.fatal(`${reason}; exiting`);
+        process.exit(1);
+      });
       stops.push(() => embedded.stop());
       databaseUrl = embedded.url;
       log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPgPort }, 'embedded PostgreSQL started');
