@@ -5,19 +5,24 @@ import type { Logger } from './logger';
 
 export type Dependency = 'postgres' | 'redis';
 
+// A lazy connection not used yet ('wait') is not down: its first command connects it.
+const REDIS_DOWN = new Set(['connecting', 'reconnecting', 'close', 'end']);
+
 // PostgreSQL SQLSTATEs that mean the connection, not the statement, failed:
 // class 08 (connection exception) and the server shutting down or restarting.
 const CONNECTION_STATES = /^(08|57P0[1-3])/;
 const CONNECTION_MESSAGES = /connection terminated|connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|the database system is (starting|shutting) up/i;
 
-/** A failure of PostgreSQL itself (down, restarting, connection cut), as opposed to a failing statement. */
+/**
+ * A failure of PostgreSQL itself (down, restarting, connection cut), as opposed to a failing
+ * statement. Only sequelize's errors count: a Redis error saying "Connection is closed" is not one.
+ */
 export function isPostgresDown(err: unknown): boolean {
   if (err instanceof ConnectionError) return true;
-  if (err instanceof DatabaseError) {
-    const code = (err.parent as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string' && CONNECTION_STATES.test(code)) return true;
-  }
-  return err instanceof Error && CONNECTION_MESSAGES.test(err.message);
+  if (!(err instanceof DatabaseError)) return false;
+  const parent = err.parent as { code?: unknown; message?: unknown } | undefined;
+  if (typeof parent?.code === 'string') return CONNECTION_STATES.test(parent.code);
+  return typeof parent?.message === 'string' && CONNECTION_MESSAGES.test(parent.message);
 }
 
 export interface DependenciesOptions {
@@ -53,7 +58,7 @@ export class Dependencies {
   /** Which of `needs` is down right now. */
   down(needs: readonly Dependency[]): Dependency | undefined {
     if (needs.includes('postgres') && this.postgresDown) return 'postgres';
-    if (needs.includes('redis') && (this.redis.some((c) => c.status !== 'ready') || this.options.redisStarted?.() === false)) return 'redis';
+    if (needs.includes('redis') && (this.redis.some((c) => REDIS_DOWN.has(c.status)) || this.options.redisStarted?.() === false)) return 'redis';
     return undefined;
   }
 
@@ -69,7 +74,12 @@ export class Dependencies {
    */
   explain(err: unknown, needs: readonly Dependency[]): unknown {
     if (err instanceof AppError) return err;
-    if (needs.includes('postgres') && isPostgresDown(err)) this.tripPostgres(err);
+    if (needs.includes('postgres') && isPostgresDown(err)) {
+      // One failed connection (a backend killed, the server's connection limit reached for a moment)
+      // is not yet an outage: the circuit opens only if a probe fails too.
+      if (!this.postgresDown) void this.probe(err);
+      return unavailable('PostgreSQL is unavailable; try again shortly');
+    }
     const missing = this.down(needs);
     return missing ? unavailable(`${missing === 'postgres' ? 'PostgreSQL' : 'Redis'} is unavailable; try again shortly`) : err;
   }
@@ -81,8 +91,8 @@ export class Dependencies {
     this.scheduleProbe();
   }
 
-  /** Probes PostgreSQL now; opens or closes its circuit on the answer. */
-  async probe(): Promise<boolean> {
+  /** Probes PostgreSQL now; opens or closes its circuit on the answer (`cause`: what made us ask). */
+  async probe(cause?: unknown): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('probe timed out')), 1000)));
     try {
@@ -91,7 +101,7 @@ export class Dependencies {
       this.postgresDown = false;
       return true;
     } catch (err) {
-      this.tripPostgres(err);
+      this.tripPostgres(cause ?? err);
       return false;
     } finally {
       clearTimeout(timer);
