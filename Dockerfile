@@ -33,6 +33,8 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 # DATABASE_URL is required (no embedded PostgreSQL in the image); REDIS_URL to run several instances.
+# Liveness only: /health answers while the process serves. Readiness (dependencies up, not draining)
+# is /ready, for a load balancer; restarting the container would not cure a database outage.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # node directly, not npm: npm does not forward SIGTERM, and the server drains on it.

@@ -21,6 +21,10 @@ import { openDatabase } from '../src/models/database';
 
 /** One sentence per table. A table missing here fails the script: a new table needs its sentence. */
 export const TABLE_PURPOSE: Record<string, string> = {
+  concert_sales: 'A concert’s sale settings (opening time, pace, cap, active TTL, pause, proof of work); a concert without a row uses the environment’s defaults (migration 007).',
+  sale_audit: 'Every change of a sale setting: when, which concert, which field, the value before and after (GET /admin/audit).',
+  sessions: 'A signed-in session: its user, the hash of its current refresh token, created / last used / expires, and whether it was revoked (migration 005).',
+  spent_refresh_tokens: 'Refresh tokens already rotated away: presenting one again is taken as theft and revokes its session.',
   concert_dates: 'One performance of a concert: its seat map’s version (grows by one per committed change set) and the fencing token of the instance that owns its date room.',
   concerts: 'Something on sale; has dates.',
   idempotency_keys: 'An Idempotency-Key per user with the first answer stored (or pending while a payment runs), so a retried charge or payment is applied once.',
@@ -40,6 +44,8 @@ export const FUNCTION_PURPOSE: Record<string, string> = {
 
 /** Why each partial unique index exists. One missing here fails the script. */
 export const PARTIAL_UNIQUE_PURPOSE: Record<string, string> = {
+  users_external_identity: 'one local user per identity of an external provider (issuer, subject), for the users created on first sight of a provider’s token.',
+  users_name_lower: 'account names are unique whatever their letter case (NAME_TAKEN), for the accounts that have a name to log in with.',
   reservation_seats_one_live: 'a seat is in at most one live (HELD or CONFIRMED) reservation, whatever writes: the last line of defence against selling a seat twice, even with two date rooms for one date (a split brain).',
 };
 

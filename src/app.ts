@@ -10,6 +10,9 @@ import { Budgets } from './handlers/budgets';
 import { ClientIp } from './handlers/client-ip';
 import { HttpApi, MAX_SOCKET_MESSAGE_BYTES, json, ROUTES, type RawHandler } from './handlers/http';
 import { apiDocs } from './handlers/api-docs';
+import { DrainGate } from './handlers/drain-gate';
+import { Dependencies, type Dependency } from './dependencies';
+import { healthRoutes } from './handlers/health';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
 import { Tokens } from './tokens';
@@ -44,7 +47,13 @@ export interface App {
   /** Every mounted command by name: what REST, Socket.IO and the generated specs expose. */
   commands: ReadonlyMap<string, Command>;
   listen(port?: number, host?: string): Promise<number>;
-  /** Stop accepting, finish in-flight commands, close sockets. The database is the caller's. */
+  /** Counts commands in flight; draining once close() began. */
+  gate: DrainGate;
+  /**
+   * Drain, then close: refuse new connections and commands (UNAVAILABLE), tell every socket
+   * `server:draining`, let the commands already received finish (at most SHUTDOWN_GRACE_MS),
+   * then stop the rooms and close the sockets. The database and Redis are the caller's.
+   */
   close(): Promise<void>;
 }
 
@@ -67,14 +76,25 @@ export function createApp(deps: AppDeps): App {
   // Commands issued in one tick share one write: the queue checks, leases, RPC and publishes
   // of a busy instance are thousands per second, and a syscall each was a quarter of its CPU.
   const shared = redis?.duplicate({ enableAutoPipelining: true });
-  const subscriber = redis?.duplicate({ enableAutoPipelining: false });
+  // No retry limit: a room subscribed while Redis is down waits for it in the offline queue, so it is
+  // live again when Redis returns (ioredis re-subscribes only what had succeeded).
+  const subscriber = redis?.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null });
   if (shared && subscriber) {
+    ownSubscribeFailures(subscriber);
     io.adapter(createShardedAdapter(shared, subscriber, { subscriptionMode: 'dynamic', channelPrefix: `${config.redisPrefix}sio` }));
   }
+  let clusterJoined = !redis;
+  const dependencies = new Dependencies({
+    log,
+    probePostgres: () => db.sequelize.query('SELECT 1'),
+    redis: shared && subscriber ? [shared, subscriber] : [],
+    redisStarted: () => clusterJoined,
+  });
   // The adapter subscribes a room's channel when its first member joins, without waiting. A PING
   // behind that SSUBSCRIBE on the same connection answers once Redis has it: after this, every
-  // push to the room reaches the socket (a snapshot read next cannot miss a delta).
-  const subscribed = subscriber ? () => subscriber.ping().then(() => undefined) : () => Promise.resolve();
+  // push to the room reaches the socket (a snapshot read next cannot miss a delta). Not forever:
+  // with Redis down the command goes on, and answers UNAVAILABLE if it needs Redis.
+  const subscribed = subscriber ? () => withinMs(subscriber.ping(), 500) : () => Promise.resolve();
   const budgets = new Budgets({ perUserPerSecond: config.rateLimitPerUser, perIpPerMinute: config.rateLimitPerIp, redis: shared, prefix: config.redisPrefix });
   const accounts = createAccountsModule({ config, log: log.child({ component: 'accounts' }), db, tokens, redis: shared, logins: budgets });
   const push = createSocketPush(io);
@@ -88,13 +108,19 @@ export function createApp(deps: AppDeps): App {
     if (commands.has(command.name)) throw new Error(`command ${command.name} declared twice`);
     commands.set(command.name, command);
   }
-  const runner = new CommandRunner(log, metrics, budgets);
+  // With Redis, the waiting room and the seats (queue store, date ownership, forwarding) need it.
+  const needsRedis = new Set(redis ? [...queue.commands, ...seats.commands].map((c) => c.name) : []);
+  const runner = new CommandRunner(log, metrics, {
+    budgets,
+    dependencies: { dependencies, needs: (command): Dependency[] => (needsRedis.has(command.name) ? ['postgres', 'redis'] : ['postgres']) },
+  });
   const clientIp = new ClientIp(config.trustProxy);
+  const gate = new DrainGate();
   const hooks: SocketHooks[] = [accounts.hooks, queue.hooks];
-  mountSocket(io, { commands, runner, authenticator: accounts.authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed });
+  mountSocket(io, { commands, runner, authenticator: accounts.authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed, gate });
 
   const raw = new Map<string, RawHandler>([
-    ['/health', () => health(db, redis)],
+    ...healthRoutes({ db, redis, gate, dependencies }),
     [
       '/metrics',
       async (req) => {
@@ -109,8 +135,30 @@ export function createApp(deps: AppDeps): App {
     ...staticFiles(),
     ...apiDocs(ROUTES, commands).handlers,
   ]);
-  const http = new HttpApi({ commands, runner, authenticator: accounts.authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw });
+  const http = new HttpApi({ commands, runner, authenticator: accounts.authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw, gate });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
+
+  let closing: Promise<void> | undefined;
+  let joining: Promise<void> | undefined;
+  const drainAndClose = async (): Promise<void> => {
+    const started = Date.now();
+    const draining = gate.drain(config.shutdownGraceMs);
+    // Spread the reconnects: every socket of this instance arrives at the others at once otherwise.
+    // Local only: with the Redis adapter, io.emit would tell every instance's sockets.
+    io.local.emit('server:draining', { reconnectInMs: 500 + Math.floor(Math.random() * 1000) });
+    const finished = await draining;
+    log.info({ finished, unanswered: gate.pending, drainMs: Date.now() - started }, 'drained');
+    await joining;
+    await engine.close();
+    await queue.close();
+    await seats.close();
+    await sale.close();
+    await accounts.close();
+    await closeSocketsGently(io);
+    await io.close().catch(() => undefined);
+    dependencies.close();
+    if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
+  };
 
   return {
     engine,
@@ -118,22 +166,79 @@ export function createApp(deps: AppDeps): App {
     services,
     seats,
     commands,
+    gate,
     async listen(port = config.port, host = config.host) {
+      const startSeats = async () => {
+        const recovered = await seats.start();
+        if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
+        clusterJoined = true;
+      };
       await accounts.start();
-      const recovered = await seats.start();
-      if (recovered > 0) log.info({ dates: recovered }, 'reopened dates with unpaid holds');
+      try {
+        await startSeats();
+      } catch (err) {
+        // With Redis down at start the instance serves what needs PostgreSQL only (seat and queue
+        // commands answer UNAVAILABLE) and joins the cluster once Redis answers.
+        if (!redis) throw err;
+        joining = retryUntil(startSeats, () => closing !== undefined, log, err);
+      }
       return engine.listen(port, host);
     },
-    async close() {
-      await engine.close();
-      await queue.close();
-      await seats.close();
-      await sale.close();
-      await accounts.close();
-      await io.close().catch(() => undefined);
-      if (shared && subscriber) await Promise.all([shared.quit(), subscriber.quit()]).catch(() => undefined);
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
+}
+
+/**
+ * io.close() drops each connection with whatever it has not written yet, acks included: close them
+ * first the gentle way (each after its pending packets), waiting a second at most.
+ */
+async function closeSocketsGently(io: AppServer): Promise<void> {
+  io.local.disconnectSockets(true);
+  const deadline = Date.now() + 1000;
+  while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** After `failure`, runs `attempt` a second apart until it succeeds or `stopped()`. */
+async function retryUntil(attempt: () => Promise<void>, stopped: () => boolean, log: Logger, failure: unknown): Promise<void> {
+  log.error({ err: failure }, 'cannot join the cluster (Redis unavailable); seat and queue commands answer UNAVAILABLE until it answers');
+  for (let tries = 2; !stopped(); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      await attempt();
+      log.warn({ tries }, 'joined the cluster: Redis answers');
+      return;
+    } catch {
+      // still down: the first failure was logged
+    }
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * The socket.io Redis adapter fires SSUBSCRIBE / SUNSUBSCRIBE without handling their promises: one
+ * that fails (Redis down, or closed at shutdown) would be an unhandled rejection, which ends the
+ * process. The failure is harmless here: the subscription waits in the offline queue meanwhile.
+ */
+function ownSubscribeFailures(client: Redis): void {
+  for (const name of ['ssubscribe', 'sunsubscribe'] as const) {
+    const original = client[name].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(client, name, {
+      value: (...args: unknown[]) => {
+        const sent = original(...args);
+        sent.catch(() => undefined);
+        return sent;
+      },
+    });
+  }
 }
 
 function pickEngine(config: Config, io: AppServer, handle: (req: import('./handlers/http').HttpRequest) => Promise<import('./handlers/http').HttpResponse>, log: Logger): Engine {
@@ -144,14 +249,4 @@ function pickEngine(config: Config, io: AppServer, handle: (req: import('./handl
     log.warn({ reason: loaded.error }, 'uWebSockets.js does not load here; using node:http');
   }
   return createNodeEngine(io, handle);
-}
-
-async function health(db: Database, redis?: Redis) {
-  try {
-    await db.sequelize.query('SELECT 1');
-    if (redis) await redis.ping();
-    return json(200, { status: 'ok' });
-  } catch {
-    return json(503, { status: 'unavailable' });
-  }
 }

@@ -67,6 +67,8 @@ export interface Config {
   dateLeaseMs: number;
   /** Names this instance in leases and RPC channels; random when unset. */
   instanceId?: string;
+  /** On SIGTERM: how long commands already received may take to finish before the instance closes anyway. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     dateRoomMaxBatch: int(env, 'DATE_ROOM_MAX_BATCH', 512, 1, 10_000),
     dateLeaseMs: int(env, 'DATE_LEASE_MS', 3000, 300, 600_000),
     instanceId: str(env, 'INSTANCE_ID'),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
 }
 

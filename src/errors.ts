@@ -31,7 +31,7 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
-    /** Seconds, for `Retry-After` on QUEUE_FULL / RATE_LIMITED. */
+    /** Seconds, for `Retry-After` on QUEUE_FULL / RATE_LIMITED / UNAVAILABLE. */
     readonly retryAfter?: number,
   ) {
     super(message);
@@ -50,3 +50,7 @@ export function toErrorBody(err: unknown): ErrorBody {
 }
 
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);
+
+/** A dependency is down or this instance is draining: nothing changed, try again (elsewhere) shortly. */
+export const unavailable = (message: string, retryAfterSeconds = 1): AppError =>
+  new AppError('UNAVAILABLE', message, { retryAfterMs: retryAfterSeconds * 1000 }, retryAfterSeconds);

@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { openDatabase } from './models/database';
+import { isPostgresDown } from './dependencies';
 import { startEmbeddedPostgres } from './models/embedded-postgres';
 import { CatalogRepository } from './models/catalog-repository';
 import { seedDemo } from './models/seed';
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // A dependency's failure that some library leaves unhandled must not end the process (and every
+  // socket on it); the tests fail on this line.
+  process.on('unhandledRejection', (err: unknown) => log.error({ err }, 'unhandled rejection'));
   const started = Date.now();
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
@@ -32,12 +36,15 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log);
+      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, (reason) => {
+        log.fatal(`${reason}; exiting`);
+        process.exit(1);
+      });
       stops.push(() => embedded.stop());
       databaseUrl = embedded.url;
       log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPgPort }, 'embedded PostgreSQL started');
     }
-    const db = await openDatabase(databaseUrl);
+    const db = await openWhenReachable(databaseUrl, log);
     stops.push(() => db.close());
     const catalog = new CatalogRepository(db);
     if (config.seedDemo ?? (await catalog.isEmpty())) {
@@ -48,7 +55,10 @@ async function main(): Promise<void> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
       const client = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-      await client.connect();
+      // Outages are logged once by the app's connections; without a listener ioredis prints every retry.
+      client.on('error', () => undefined);
+      // Not awaited: with Redis down the instance starts anyway, and ioredis keeps reconnecting.
+      client.connect().catch((err: unknown) => log.error({ err }, 'Redis does not answer yet; starting without it'));
       stops.push(() => client.quit());
       redis = client;
     }
@@ -78,6 +88,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * PostgreSQL down at start: wait for it (one log line, a try a second) instead of exiting, so a
+ * deployment started before its database comes up by itself. Nothing this server serves works
+ * without PostgreSQL, so it listens once PostgreSQL answers.
+ */
+async function openWhenReachable(url: string, log: Logger): Promise<Awaited<ReturnType<typeof openDatabase>>> {
+  for (let tries = 1; ; tries++) {
+    try {
+      const db = await openDatabase(url);
+      if (tries > 1) log.warn({ tries }, 'PostgreSQL answers: starting');
+      return db;
+    } catch (err) {
+      if (!isPostgresDown(err)) throw err;
+      if (tries === 1) log.error({ err: err instanceof Error ? err.message : String(err) }, 'PostgreSQL does not answer yet; retrying every second');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** JWT_SECRET unset: generate one on first start and keep it, so tokens survive restarts. */

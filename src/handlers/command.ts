@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { Socket } from 'socket.io';
 import { AppError, toErrorBody, type ErrorBody } from '../errors';
+import type { Dependencies, Dependency } from '../dependencies';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Budgets } from './budgets';
@@ -54,23 +55,34 @@ export function defineCommand<I, O>(command: Command<I, O>): Command {
 
 export type Outcome = { ok: true; data: unknown; status: number } | { ok: false; error: ErrorBody; retryAfter?: number };
 
+/** What a command cannot run without; it answers UNAVAILABLE at once while one of them is down. */
+export interface DependencyGuard {
+  dependencies: Dependencies;
+  needs(command: Command): readonly Dependency[];
+}
+
 export class CommandRunner {
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
-    private readonly budgets?: Budgets,
+    private readonly guards: { budgets?: Budgets; dependencies?: DependencyGuard } = {},
   ) {}
 
   /** Validate, run, map any error once. Never throws. */
   async execute(command: Command, input: unknown, ctx: CommandContext): Promise<Outcome> {
     const started = process.hrtime.bigint();
     let outcome: Outcome;
+    const { budgets, dependencies: guard } = this.guards;
+    const needs = guard?.needs(command) ?? [];
     try {
       // Spent before validation: junk costs a budget like anything else.
-      if (this.budgets && command.auth === 'user') await this.budgets.user(ctx.userId);
-      else if (this.budgets && command.budget === 'ip') await this.budgets.ip(ctx.ip);
+      if (budgets && command.auth === 'user') await budgets.user(ctx.userId);
+      else if (budgets && command.budget === 'ip') await budgets.ip(ctx.ip);
       if (!command.validate(input)) throw validationError(command.validate);
-      const output = await command.run(input, ctx);
+      guard?.dependencies.require(needs);
+      const output = await command.run(input, ctx).catch((err: unknown) => {
+        throw guard ? guard.dependencies.explain(err, needs) : err;
+      });
       const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);
       outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
     } catch (err) {

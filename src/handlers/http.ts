@@ -1,9 +1,10 @@
-import { AppError, HTTP_STATUS, notFound, type ErrorBody } from '../errors';
+import { AppError, HTTP_STATUS, notFound, unavailable, type ErrorBody } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Authenticator, Identity } from './auth';
 import type { ClientIp } from './client-ip';
 import { failure, type Command, type CommandRunner } from './command';
+import type { DrainGate } from './drain-gate';
 import { AdminGuard, SECURITY_HEADERS, bearerOf, decodeSegment, requireJson } from './http-guards';
 
 /** PROTOCOL.md: an HTTP body past this is 413, not read further. */
@@ -89,6 +90,8 @@ export interface HttpApiOptions {
   metrics: Pick<Metrics, 'rejected'>;
   /** Routes outside the command table (health, metrics, static files), by exact path. */
   raw: Map<string, RawHandler>;
+  /** Counts commands in flight; refuses new ones while draining. */
+  gate?: DrainGate;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
@@ -148,6 +151,16 @@ export class HttpApi {
       if (allowed.length > 0) throw methodNotAllowed(allowed);
       throw notFound(`route ${req.method} ${shown(path)}`);
     }
+    const { gate } = this.options;
+    if (gate && !gate.enter()) throw unavailable('this instance is shutting down; retry on another');
+    try {
+      return await this.run(match, req);
+    } finally {
+      gate?.leave();
+    }
+  }
+
+  private async run(match: NonNullable<ReturnType<HttpApi['match']>>, req: HttpRequest): Promise<HttpResponse> {
     const { command, route, params } = match;
     if (req.body.length > 0) requireJson(req.headers['content-type']);
     const identity = await this.authenticate(command, req);

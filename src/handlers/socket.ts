@@ -1,12 +1,13 @@
 import type { Server } from 'socket.io';
 import { groups } from '../protocol/groups';
-import { AppError, toErrorBody } from '../errors';
+import { AppError, toErrorBody, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Authenticator } from './auth';
 import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from '../protocol/events';
 import type { ClientIp } from './client-ip';
 import type { AppSocket, Command, CommandRunner } from './command';
+import type { DrainGate } from './drain-gate';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
@@ -27,6 +28,8 @@ export interface MountOptions {
   hooks: SocketHooks[];
   /** Resolves once the room subscriptions asked for so far are live on every instance's path (Redis). */
   subscribed?: () => Promise<void>;
+  /** Counts commands in flight; refuses new connections and commands while draining. */
+  gate: DrainGate;
 }
 
 /**
@@ -35,11 +38,15 @@ export interface MountOptions {
  * unknown event, a non-object payload or a flood never throws.
  */
 export function mountSocket(io: AppServer, options: MountOptions): void {
-  const { commands, runner, authenticator, metrics, hooks } = options;
+  const { commands, runner, authenticator, metrics, hooks, gate } = options;
   const subscribed = options.subscribed ?? (() => Promise.resolve());
   const socketCommands = [...commands.values()].filter((c) => !c.httpOnly);
 
   io.use((socket, next) => {
+    if (gate.draining) {
+      next(new Error('UNAVAILABLE'));
+      return;
+    }
     const auth: unknown = socket.handshake.auth;
     const token = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>)['token'] : undefined;
     authenticator.authenticate(token).then(
@@ -74,11 +81,16 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
       socket.on(command.name, (...args: unknown[]) => {
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
         const reply = (r: Reply) => ack?.(r);
+        if (!gate.enter()) {
+          reply({ ok: false, error: toErrorBody(unavailable('this instance is shutting down; reconnect to another')) });
+          return;
+        }
         // A client may omit an empty payload: `emitWithAck('wallet:get')`.
         const payload = args.length === 0 ? {} : args[0];
-        void ready.then(() => runner.execute(command, payload, { userId, ip, sessionId: socket.data.sessionId, socket, join })).then((outcome) =>
-          reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }),
-        );
+        void ready
+          .then(() => runner.execute(command, payload, { userId, ip, sessionId: socket.data.sessionId, socket, join }))
+          .then((outcome) => reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }))
+          .finally(() => gate.leave());
       });
     }
     socket.onAny((event: string, ...args: unknown[]) => {

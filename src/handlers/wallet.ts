@@ -49,7 +49,7 @@ type WalletQuery = Validated<typeof validateWalletQuery>;
 
 export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   const wallets = new WalletRepository(db.sequelize);
-  const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }));
+  const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }), db.owner);
   // The cap comes from config, so this schema is compiled once per app rather than at load.
   const validateCharge = compile(object({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']));
 

@@ -6,8 +6,10 @@ import * as idempotencyKeyPerUser from './migrations/002-idempotency-key-per-use
 import * as commitBatch from './migrations/003-commit-batch';
 import * as charge from './migrations/004-charge';
 import * as accounts from './migrations/005-accounts';
+import * as idempotencyOwner from './migrations/006-idempotency-owner';
 import * as sale from './migrations/007-sale';
 import { defineModels, type Models } from './models';
+import { ProcessOwner } from './process-owner';
 
 // Balances and versions are bigint columns holding values far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -21,6 +23,8 @@ export interface Database {
    */
   commits: Sequelize;
   models: Models;
+  /** Names this process in work it claims (idempotency keys), so others can see when it died. */
+  owner: ProcessOwner;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ const MIGRATIONS = [
   { name: '003-commit-batch', ...commitBatch },
   { name: '004-charge', ...charge },
   { name: '005-accounts', ...accounts },
+  { name: '006-idempotency-owner', ...idempotencyOwner },
   { name: '007-sale', ...sale },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
@@ -44,11 +49,14 @@ export async function openDatabase(url: string, poolMax = 20): Promise<Database>
   await migrate(sequelize);
   // One connection per room committing at once; eight dates can commit in parallel.
   const commits = connect(url, 8);
+  const owner = new ProcessOwner(sequelize);
   return {
     sequelize,
     commits,
     models: defineModels(sequelize),
+    owner,
     close: async () => {
+      await owner.close();
       await commits.close();
       await sequelize.close();
     },

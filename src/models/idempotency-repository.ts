@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
 import type { StoredKey } from './wallet-repository';
-import { AppError, notFound } from '../errors';
+import { AppError, notFound, unavailable } from '../errors';
 import type { Logger } from '../logger';
+import { OWNER_LOCK_SPACE, type ProcessOwner } from './process-owner';
 
 export interface IdempotencyOptions {
   /** An answer is kept at least this long; older keys may be purged and then run again. */
@@ -16,17 +17,27 @@ export interface IdempotencyOptions {
 export const DEFAULT_IDEMPOTENCY: IdempotencyOptions = { retentionSeconds: 24 * 3600, purgeEveryMs: 60_000, purgeBatch: 1000 };
 
 const CLAIM = `
-  INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1::int, $2::text, $3::text, $4::text)
+  INSERT INTO idempotency_keys (user_id, scope, key, request_hash, owner) VALUES ($1::int, $2::text, $3::text, $4::text, $5::int)
   ON CONFLICT (user_id, key) DO NOTHING
   RETURNING true AS claimed`;
 
-const FIND = `SELECT scope, request_hash, response, response IS NULL AS pending, created_at < now() - make_interval(secs => $3::int) AS stale
+// A pending claim is abandoned when its owner's advisory lock is gone (the process died), or, for a
+// claim without an owner (made before owners were recorded), after PENDING_STALE_SECONDS.
+const FIND = `SELECT scope, request_hash, response, response IS NULL AS pending, owner,
+         CASE WHEN owner IS NULL THEN created_at < now() - make_interval(secs => $3::int)
+              ELSE NOT EXISTS (SELECT 1 FROM pg_locks l
+                                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                  AND l.classid = ${OWNER_LOCK_SPACE}::int::oid AND l.objid = owner::oid) END AS abandoned
   FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text`;
 
-// A claim whose work failed (or whose process died while working) frees the key.
+// A claim whose work failed frees the key.
 const ABANDON = `DELETE FROM idempotency_keys WHERE user_id = $1::int AND key = $2::text AND request_hash = $3::text AND response IS NULL`;
+// A dead owner's claim is freed only if it is still that owner's: two takers cannot both free it and race.
+const TAKE_OVER = `DELETE FROM idempotency_keys
+  WHERE user_id = $1::int AND key = $2::text AND response IS NULL AND owner IS NOT DISTINCT FROM $3::int`;
 
-/** A claim left pending this long belongs to a process that died while working: taken over. */
+/** A claim without an owner left pending this long belongs to a process that died while working. */
 const PENDING_STALE_SECONDS = 60;
 /** A duplicate waits this long for the first request's answer. */
 const PENDING_WAIT_MS = 30_000;
@@ -63,6 +74,7 @@ export class IdempotencyRepository {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly log: Logger,
+    private readonly owner: ProcessOwner,
     private readonly options: IdempotencyOptions = DEFAULT_IDEMPOTENCY,
   ) {}
 
@@ -85,15 +97,17 @@ export class IdempotencyRepository {
    * For work that commits elsewhere (a payment, in its date room's own
    * transaction, possibly on another instance): holding a connection across it
    * would let a burst of payments drain the pool. The claim is committed first
-   * as pending, the answer stored after; a duplicate polls for it. Failures
-   * free the key, as above.
+   * as pending, with this process as its owner, the answer stored after; a
+   * duplicate polls for it, and takes the claim over at once if its owner
+   * died. Failures free the key, as above.
    */
   async runOnce<T>(userId: number, scope: string, key: string, request: unknown, work: () => Promise<T>): Promise<T> {
     await this.purgeWhenDue();
     const hash = requestHash(request);
+    const owner = await this.owner.id();
     const giveUpAt = Date.now() + PENDING_WAIT_MS;
     for (;;) {
-      if (await this.claim(userId, scope, key, hash)) {
+      if (await this.claim(userId, scope, key, hash, owner)) {
         let answer: T;
         try {
           answer = await work();
@@ -103,18 +117,19 @@ export class IdempotencyRepository {
         }
         return this.remember(userId, key, answer);
       }
-      const [row] = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown; pending: boolean; stale: boolean }>(FIND, {
+      const [row] = await this.sequelize.query<{ scope: string; request_hash: string; response: unknown; pending: boolean; owner: number | null; abandoned: boolean }>(FIND, {
         type: QueryTypes.SELECT,
         bind: [userId, key, PENDING_STALE_SECONDS],
       });
       if (!row) continue;
       requireSameRequest({ scope: row.scope, hash: row.request_hash, response: row.response }, scope, hash);
       if (!row.pending) return row.response as T;
-      if (row.stale) {
-        await this.sequelize.query(ABANDON, { bind: [userId, key, hash] });
+      if (row.abandoned) {
+        this.log.info({ userId, deadOwner: row.owner }, 'taking over an idempotency claim whose process died');
+        await this.sequelize.query(TAKE_OVER, { bind: [userId, key, row.owner] });
         continue;
       }
-      if (Date.now() > giveUpAt) throw new AppError('INTERNAL', 'a request with this Idempotency-Key is still running; retry shortly');
+      if (Date.now() > giveUpAt) throw unavailable('a request with this Idempotency-Key is still running; retry shortly');
       await sleep(50);
     }
   }
@@ -128,9 +143,9 @@ export class IdempotencyRepository {
     return rows[0]?.purged ?? 0;
   }
 
-  private async claim(userId: number, scope: string, key: string, hash: string): Promise<boolean> {
+  private async claim(userId: number, scope: string, key: string, hash: string, owner: number): Promise<boolean> {
     try {
-      const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, bind: [userId, scope, key, hash] });
+      const rows = await this.sequelize.query(CLAIM, { type: QueryTypes.SELECT, bind: [userId, scope, key, hash, owner] });
       return rows.length > 0;
     } catch (err) {
       // The only foreign key here is the user: a verified token naming a user this database does not have.

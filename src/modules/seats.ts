@@ -100,9 +100,12 @@ export function createSeatModule(deps: SeatModuleDeps): SeatModule {
         rooms.evict(dateId);
       },
     });
+    const sub = redis.duplicate({ enableAutoPipelining: false });
+    // The app's own connections log an outage; this one reconnects with them.
+    sub.on('error', () => undefined);
     const rpc = new RoomRpc({
       pub: redis,
-      sub: redis.duplicate({ enableAutoPipelining: false }),
+      sub,
       prefix: config.redisPrefix,
       instanceId,
       handle: (req) => gateway.serveForwarded(req),

@@ -107,6 +107,8 @@ export interface ServerToClientEvents {
   'queue:status': (status: QueueStatus) => void;
   'seats:changed': (event: SeatsChanged) => void;
   'reservation:updated': (reservation: ReservationView) => void;
+  /** This instance is shutting down: reconnect (to any instance) after about `reconnectInMs`. */
+  'server:draining': (event: { reconnectInMs: number }) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

@@ -106,4 +106,12 @@ export const PUSH_SCHEMAS: Record<keyof ServerToClientEvents, PushSchema> = {
     },
   },
   'reservation:updated': { to: 'every socket of the owner', payload: reservationSchema },
+  'server:draining': {
+    to: 'every socket of an instance that is shutting down',
+    payload: {
+      type: 'object',
+      required: ['reconnectInMs'],
+      properties: { reconnectInMs: { type: 'integer', minimum: 0, description: 'reconnect (to any instance) after about this long; the place in line is kept' } },
+    },
+  },
 };

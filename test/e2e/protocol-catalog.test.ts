@@ -187,14 +187,14 @@ describe('the demo seed and the health check, on a database or server of their o
     }
   });
 
-  it('health answers 503 once the database does not answer', async () => {
+  it('once the database does not answer, /ready answers 503 unavailable and /health (liveness) still 200', async () => {
     const db = await openDatabase(testDatabaseUrl(), 2);
     const server = await startServer({ db });
     try {
-      expect((await http(server, 'GET', '/health')).status).toBe(200);
+      expect(await http(server, 'GET', '/ready')).toMatchObject({ status: 200, body: { status: 'ready' } });
       await db.close();
-      const down = await http(server, 'GET', '/health');
-      expect(down.status).toBe(503);
+      expect(await http(server, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
+      expect(await http(server, 'GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
     } finally {
       await server.close();
     }

@@ -33,7 +33,8 @@ export async function startCluster(count: number, env: Record<string, string> = 
   return Promise.all(Array.from({ length: count }, (_, i) => startInstance(`i${i}`, prefix, env)));
 }
 
-export async function startInstance(id: string, prefix: string, env: Record<string, string>): Promise<Instance> {
+/** `onOutput` gets the instance's output reader at once, before it is healthy (to wait on a log line during start). */
+export async function startInstance(id: string, prefix: string, env: Record<string, string>, onOutput?: (output: () => string) => void): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'index.ts')], {
     cwd: ROOT,
@@ -58,6 +59,7 @@ export async function startInstance(id: string, prefix: string, env: Record<stri
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  onOutput?.(() => out);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

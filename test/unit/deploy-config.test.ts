@@ -20,7 +20,7 @@ const histogram = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
 const others = new Set(['up', 'nodejs_eventloop_lag_p99_seconds']);
 
 function metricsIn(expr: string): string[] {
-  const keywords = new Set(['sum', 'by', 'rate', 'increase', 'histogram_quantile', 'clamp_min', 'le', 'job', 'instance', 'outcome', 'command', 'side', 'pool']);
+  const keywords = new Set(['sum', 'by', 'rate', 'increase', 'histogram_quantile', 'clamp_min', 'le', 'job', 'instance', 'outcome', 'command', 'side', 'pool', 'code']);
   return [...expr.replace(/\{[^}]*\}/g, '').replace(/"[^"]*"/g, '').matchAll(/\b([a-z_][a-z0-9_]*)\b(?!\s*\()/g)]
     .map((m) => m[1]!)
     .filter((w) => !keywords.has(w) && !w.startsWith('__'));

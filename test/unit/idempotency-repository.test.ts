@@ -113,13 +113,13 @@ describe('keyed charges (tix_charge)', () => {
   it('answers IDEMPOTENCY_CONFLICT for the same key with another request or under another scope', async () => {
     const first = await charge(3, 'k-scope');
     await expect(charge(4, 'k-scope')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    const keys = new IdempotencyRepository(db.sequelize, log);
+    const keys = new IdempotencyRepository(db.sequelize, log, db.owner);
     await expect(keys.runOnce(userId, 'payment:pay', 'k-scope', { amount: 3 }, async () => 'paid')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
     expect(await charge(3, 'k-scope')).toEqual(first);
   });
 
   it('gives a key to one of two concurrent commands: the other gets IDEMPOTENCY_CONFLICT', async () => {
-    const keys = new IdempotencyRepository(db.sequelize, log);
+    const keys = new IdempotencyRepository(db.sequelize, log, db.owner);
     let pays = 0;
     const outcomes = await Promise.allSettled(
       ['charge', 'pay', 'charge', 'pay'].map((kind) =>
@@ -150,7 +150,7 @@ describe('retention', () => {
   it('purges keys past 24 hours on the first keyed call, then at most once per interval', async () => {
     await insertKey('unit:purge', 'old-1', 25);
     await insertKey('unit:purge', 'recent', 23);
-    const repo = new IdempotencyRepository(db.sequelize, log, { ...DEFAULT_IDEMPOTENCY, purgeEveryMs: 3_600_000 });
+    const repo = new IdempotencyRepository(db.sequelize, log, db.owner, { ...DEFAULT_IDEMPOTENCY, purgeEveryMs: 3_600_000 });
     await repo.runOnce(userId, 'unit:purge', 'trigger-1', {}, async () => 1);
     expect(await keyExists('unit:purge', 'old-1')).toBe(false);
     expect(await keyExists('unit:purge', 'recent')).toBe(true);
@@ -163,7 +163,7 @@ describe('retention', () => {
 
   it('purges in bounded batches', async () => {
     for (let i = 0; i < 5; i++) await insertKey('unit:batch', `batch-${i}`, 30);
-    const repo = new IdempotencyRepository(db.sequelize, log, { ...DEFAULT_IDEMPOTENCY, purgeBatch: 2 });
+    const repo = new IdempotencyRepository(db.sequelize, log, db.owner, { ...DEFAULT_IDEMPOTENCY, purgeBatch: 2 });
     expect(await repo.purgeExpired()).toBe(2);
     let rounds = 1;
     while ((await repo.purgeExpired()) > 0) rounds++;
@@ -173,7 +173,7 @@ describe('retention', () => {
 });
 
 describe('work that commits elsewhere (runOnce)', () => {
-  const repo = () => new IdempotencyRepository(db.sequelize, log);
+  const repo = () => new IdempotencyRepository(db.sequelize, log, db.owner);
 
   it('runs the work once for concurrent repeats, holding no connection while it runs, and all get its answer', async () => {
     const keys = repo();
@@ -217,5 +217,29 @@ describe('work that commits elsewhere (runOnce)', () => {
       { bind: [userId, requestHash({ reservationId: 4 })] },
     );
     expect(await repo().runOnce(userId, 'payment:pay', 'outside-3', { reservationId: 4 }, async () => ({ again: true }))).toEqual({ again: true });
+  });
+
+  it('takes over at once a claim whose owning process holds no owner lock (it died), however fresh the claim', async () => {
+    await db.sequelize.query(
+      `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, owner) VALUES ($1, 'payment:pay', 'outside-5', $2, 7)`,
+      { bind: [userId, requestHash({ reservationId: 5 })] },
+    );
+    expect(await repo().runOnce(userId, 'payment:pay', 'outside-5', { reservationId: 5 }, async () => ({ taken: true }))).toEqual({ taken: true });
+  });
+
+  it('waits for a claim whose owner is alive, and answers with its stored answer', async () => {
+    const alive = await db.owner.id();
+    await db.sequelize.query(
+      `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, owner) VALUES ($1, 'payment:pay', 'outside-6', $2, $3)`,
+      { bind: [userId, requestHash({ reservationId: 6 }), alive] },
+    );
+    let ran = false;
+    const waiting = repo().runOnce(userId, 'payment:pay', 'outside-6', { reservationId: 6 }, async () => {
+      ran = true;
+      return { second: true };
+    });
+    await db.sequelize.query(`UPDATE idempotency_keys SET response = '{"first": true}' WHERE user_id = $1 AND key = 'outside-6'`, { bind: [userId] });
+    expect(await waiting).toEqual({ first: true });
+    expect(ran).toBe(false);
   });
 });

@@ -35,10 +35,14 @@ export interface RoomRpcOptions {
 export class RoomRpc {
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
 
+  private listening = false;
+
   constructor(private readonly options: RoomRpcOptions) {}
 
+  /** Safe to call again after it failed (Redis down at start). */
   async start(): Promise<void> {
-    this.options.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
+    if (!this.listening) this.options.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message.toString('utf8')));
+    this.listening = true;
     await this.options.sub.subscribe(this.channel(this.options.instanceId));
   }
 
