@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const server = await startServerChild(options, db.url);
   const engine = server.engine === 'node' ? 'node' : 'uws';
   const bare = forkTs(path.join(__dirname, 'lib', 'bare-server.ts'), [engine], process.env);
-  const pool = new Pool({ connectionString: db.url, max: 8 });
+  // Few connections: the PostgreSQL server is shared with every other run on the machine.
+  const pool = new Pool({ connectionString: db.url, max: 4 });
   let echoSockets: Socket[] = [];
   let all: Awaited<ReturnType<typeof users>> = [];
   try {
@@ -107,8 +108,8 @@ async function main(): Promise<void> {
         return { user: x, reservationId: r.id as number };
       });
       await meter.each('payment:pay', LANES, held, async (h) => (await send(h.user.socket, 'payment:pay', { reservationId: h.reservationId, queueToken: h.user.queueToken }), 1));
-      await meter.loop('baseline: pg tix_commit_batch, 1 row per statement', Math.min(LANES, 8), SECONDS, pgHoldCancel(pool, dates, userIds, 1));
-      await meter.loop('baseline: pg tix_commit_batch, 50 rows per statement', Math.min(LANES, 8), SECONDS, pgHoldCancel(pool, dates, userIds, 50));
+      await meter.loop('baseline: pg tix_commit_batch, 1 row per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 1));
+      await meter.loop('baseline: pg tix_commit_batch, 50 rows per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 50));
       process.stderr.write(`repetition ${rep + 1}/${REPS} done\n`);
     }
     all.forEach((x) => x.socket.close());
