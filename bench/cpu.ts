@@ -15,6 +15,7 @@
  * repetitions. `--profile` runs the server under --cpu-prof and attributes
  * each phase's main-thread self time to areas (transport, JSON, validation,
  * tokens, metrics, logging, budgets, room, ORM/driver, handlers, GC, other).
+ * `--only a,b` runs only the phases whose names contain one of those strings.
  * Writes data/bench/cpu-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,10 @@ const LANES = Math.min(USERS, arg('lanes', 50));
 const SECONDS = arg('seconds', 4);
 const REPS = arg('reps', 3);
 const PROFILE = process.argv.includes('--profile');
+const onlyArg = process.argv.indexOf('--only');
+/** `--only status,hold`: just the phases whose names contain one of these (idle and the echo always run). */
+const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [];
+const wanted = (phase: string): boolean => ONLY.length === 0 || phase.startsWith('idle') || phase.includes('echo') || ONLY.some((x) => phase.includes(x));
 
 async function main(): Promise<void> {
   const options: LoadOptions = {
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
         return new Promise<Socket>((resolve, reject) => s.once('connect', () => resolve(s)).once('connect_error', reject));
       }),
     );
-    const meter = new Meter((phase) => (phase.startsWith('baseline: socket.io') ? { pid: bare.pid ?? 0 } : phase.startsWith('baseline: pg') ? 'self' : { pid: server.pid }));
+    const meter = new Meter(wanted, (phase) => (phase.startsWith('baseline: socket.io') ? { pid: bare.pid ?? 0 } : phase.startsWith('baseline: pg') ? 'self' : { pid: server.pid }));
     const u = (lane: number) => all[lane] as (typeof all)[number];
     const userIds = all.map((x) => x.id);
     let nextSeat = LANES + 1;
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
       await meter.loop('HTTP GET /concerts', LANES, SECONDS, (lane) => get(server.url, '/concerts', { authorization: `Bearer ${u(lane).token}` }));
       await meter.loop('HTTP GET /queue/status', LANES, SECONDS, (lane) => get(server.url, '/queue/status', { authorization: `Bearer ${u(lane).token}`, 'queue-token': u(lane).queueToken }));
       // One payment per user and repetition: each needs a fresh hold, taken outside the measurement.
-      const held = await mapLimit(all, 50, async (x) => {
+      const held = !wanted('payment:pay') ? [] : await mapLimit(all, 50, async (x) => {
         const r = await send(x.socket, 'seats:hold', { dateId: dates.hot, seatNumbers: [nextSeat++], queueToken: x.queueToken });
         return { user: x, reservationId: r.id as number };
       });

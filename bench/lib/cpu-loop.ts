@@ -31,9 +31,12 @@ export class Meter {
   readonly samples: Sample[] = [];
   readonly windows: Window[] = [];
 
-  constructor(private readonly source: (phase: string) => CpuSource) {}
+  constructor(
+    private readonly wanted: (phase: string) => boolean,
+    private readonly source: (phase: string) => CpuSource,
+  ) {}
 
-  async loop(phase: string, lanes: number, seconds: number, op: (lane: number) => Promise<number>): Promise<Sample> {
+  async loop(phase: string, lanes: number, seconds: number, op: (lane: number) => Promise<number>): Promise<Sample | undefined> {
     const until = Date.now() + seconds * 1000;
     return this.measure(phase, async (count) => {
       await Promise.all(
@@ -44,7 +47,7 @@ export class Meter {
     });
   }
 
-  async each<T>(phase: string, lanes: number, items: readonly T[], op: (item: T) => Promise<number>): Promise<Sample> {
+  async each<T>(phase: string, lanes: number, items: readonly T[], op: (item: T) => Promise<number>): Promise<Sample | undefined> {
     let next = 0;
     return this.measure(phase, async (count) => {
       await Promise.all(
@@ -59,11 +62,12 @@ export class Meter {
   }
 
   /** CPU over a quiet stretch: what the process spends with no command (timers, ticks). */
-  async idle(phase: string, seconds: number): Promise<Sample> {
+  async idle(phase: string, seconds: number): Promise<Sample | undefined> {
     return this.measure(phase, () => new Promise((r) => setTimeout(r, seconds * 1000)));
   }
 
-  private async measure(phase: string, run: (count: (op: () => Promise<number>) => Promise<void>) => Promise<void>): Promise<Sample> {
+  private async measure(phase: string, run: (count: (op: () => Promise<number>) => Promise<void>) => Promise<void>): Promise<Sample | undefined> {
+    if (!this.wanted(phase)) return undefined;
     const source = this.source(phase);
     const errors: Record<string, number> = {};
     let commands = 0;
