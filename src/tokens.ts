@@ -1,6 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import { AppError } from './errors';
+import { VerifiedTokens } from './verified-tokens';
 
 export interface QueueClaims {
   userId: number;
@@ -17,6 +18,15 @@ interface QueuePayload {
 
 const USER_TOKEN_TTL = '30d';
 const QUEUE_TOKEN_TTL = '24h';
+/** About 300 bytes each: 15 MB at most, more than the live queue tokens of one instance. */
+const VERIFIED_QUEUE_TOKENS = 50_000;
+
+/** What a checked queue token says, kept by VerifiedTokens. */
+interface QueueTokenFacts {
+  sub: string;
+  concertId: number;
+  ticket: number;
+}
 
 /**
  * User and queue tokens. Algorithms are pinned on every verify: HS256 with the
@@ -29,6 +39,7 @@ export class Tokens {
   private readonly secret: KeyObject;
   private readonly userKey: KeyObject;
   private readonly userAlgorithms: Algorithm[];
+  private readonly verifiedQueue = new VerifiedTokens<QueueTokenFacts>(VERIFIED_QUEUE_TOKENS);
 
   constructor(secret: string, publicKey?: string) {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -66,19 +77,25 @@ export class Tokens {
   /** Signature, expiry and binding to the user; the entry's state is the queue store's business. */
   verifyQueue(token: unknown, userId: number): QueueClaims {
     if (typeof token !== 'string' || token.length === 0) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token missing');
+    const facts = this.verifiedQueue.get(token, Date.now()) ?? this.checkQueue(token);
+    if (facts.sub !== String(userId)) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
+    return { userId, concertId: facts.concertId, ticket: facts.ticket };
+  }
+
+  private checkQueue(token: string): QueueTokenFacts {
     let payload: string | jwt.JwtPayload;
     try {
       payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
     } catch {
       throw new AppError('QUEUE_TOKEN_INVALID', 'queue token invalid or expired');
     }
-    if (typeof payload === 'string' || payload['typ'] !== 'queue' || String(payload.sub) !== String(userId)) {
-      throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
-    }
+    if (typeof payload === 'string' || payload['typ'] !== 'queue') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
     const cid: unknown = payload['cid'];
     const tkt: unknown = payload['tkt'];
-    if (typeof cid !== 'number' || typeof tkt !== 'number') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token malformed');
-    return { userId, concertId: cid, ticket: tkt };
+    if (typeof cid !== 'number' || typeof tkt !== 'number' || typeof payload.exp !== 'number') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token malformed');
+    const facts = { sub: String(payload.sub), concertId: cid, ticket: tkt };
+    this.verifiedQueue.set(token, facts, payload.exp);
+    return facts;
   }
 }
 
