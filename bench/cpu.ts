@@ -66,14 +66,17 @@ async function main(): Promise<void> {
   const server = await startServerChild(options, db.url);
   const engine = server.engine === 'node' ? 'node' : 'uws';
   const bare = forkTs(path.join(__dirname, 'lib', 'bare-server.ts'), [engine], process.env);
-  // Few connections: the PostgreSQL server is shared with every other run on the machine.
-  const pool = new Pool({ connectionString: db.url, max: 4 });
+  // Few connections, opened at the start and kept: the PostgreSQL server is shared with every other
+  // run on the machine, and a connection asked for mid-run can find none left.
+  const pool = new Pool({ connectionString: db.url, max: 4, idleTimeoutMillis: 0 });
   let echoSockets: Socket[] = [];
   let all: Awaited<ReturnType<typeof users>> = [];
   try {
     const bareListening = await new Promise<Extract<BareFromChild, { type: 'listening' }>>((resolve, reject) =>
       bare.on('message', (m: BareFromChild) => (m.type === 'listening' ? resolve(m) : m.type === 'failed' ? reject(new Error(m.message)) : undefined)),
     );
+    const warm = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
+    warm.forEach((c) => c.release());
     const dates = await createDates(server.url, options.adminToken, LANES + USERS * REPS + 100);
     all = await users(server.url, USERS);
     await admitAll(all, dates.concertId);
