@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppError } from './errors';
+import { VerifiedTokens } from './verified-tokens';
 
 export interface QueueClaims {
   userId: number;
@@ -22,6 +23,15 @@ interface QueuePayload {
 }
 
 const QUEUE_TOKEN_TTL = '24h';
+/** About 300 bytes each: 15 MB at most, more than the live queue tokens of one instance. */
+const VERIFIED_QUEUE_TOKENS = 50_000;
+
+/** What a checked queue token says, kept by VerifiedTokens. */
+interface QueueTokenFacts {
+  sub: string;
+  concertId: number;
+  ticket: number;
+}
 
 /**
  * Access and queue tokens, HS256 with the server's secret; the algorithm is
@@ -33,6 +43,7 @@ export class Tokens {
   // Key objects built once: given a string, jsonwebtoken parses it as a PEM key
   // first (and fails) on every call, which was a third of the CPU of a hold.
   private readonly secret: KeyObject;
+  private readonly verifiedQueue = new VerifiedTokens<QueueTokenFacts>(VERIFIED_QUEUE_TOKENS);
 
   constructor(
     secret: string,
@@ -69,19 +80,25 @@ export class Tokens {
   /** Signature, expiry and binding to the user; the entry's state is the queue store's business. */
   verifyQueue(token: unknown, userId: number): QueueClaims {
     if (typeof token !== 'string' || token.length === 0) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token missing');
+    const facts = this.verifiedQueue.get(token, Date.now()) ?? this.checkQueue(token);
+    if (facts.sub !== String(userId)) throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
+    return { userId, concertId: facts.concertId, ticket: facts.ticket };
+  }
+
+  private checkQueue(token: string): QueueTokenFacts {
     let payload: string | jwt.JwtPayload;
     try {
       payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
     } catch {
       throw new AppError('QUEUE_TOKEN_INVALID', 'queue token invalid or expired');
     }
-    if (typeof payload === 'string' || payload['typ'] !== 'queue' || String(payload.sub) !== String(userId)) {
-      throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
-    }
+    if (typeof payload === 'string' || payload['typ'] !== 'queue') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token is not this user’s');
     const cid: unknown = payload['cid'];
     const tkt: unknown = payload['tkt'];
-    if (typeof cid !== 'number' || typeof tkt !== 'number') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token malformed');
-    return { userId, concertId: cid, ticket: tkt };
+    if (typeof cid !== 'number' || typeof tkt !== 'number' || typeof payload.exp !== 'number') throw new AppError('QUEUE_TOKEN_INVALID', 'queue token malformed');
+    const facts = { sub: String(payload.sub), concertId: cid, ticket: tkt };
+    this.verifiedQueue.set(token, facts, payload.exp);
+    return facts;
   }
 }
 

@@ -2,6 +2,8 @@
  * Baseline (a): a bare socket.io server with no app logic, on uWebSockets.js
  * (the same native binary the app loads) or node:http. The parent tells it to
  * broadcast; each broadcast is one `io.emit` shaped like a `seats:changed`.
+ * An `echo` event acks its payload back, as `{ok, data}`: the CPU of one
+ * command's transport and nothing else (bench/cpu.ts).
  * Run as a child: `node --import tsx bench/lib/bare-server.ts uws|node`.
  */
 import http from 'node:http';
@@ -39,6 +41,11 @@ async function main(): Promise<void> {
     port = (server.address() as AddressInfo).port;
     description = `node:http ${process.version}`;
   }
+  io.on('connection', (socket) => {
+    socket.on('echo', (payload: unknown, ack: (reply: unknown) => void) => {
+      if (typeof ack === 'function') ack({ ok: true, data: payload });
+    });
+  });
   send({ type: 'listening', port, engine: description });
 
   process.on('message', (m: BareToChild) => {
