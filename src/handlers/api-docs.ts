@@ -38,11 +38,18 @@ export interface ApiDocs {
 }
 
 /** Builds both documents once from the command table; a start that mounts a new command documents it. */
+const DOCS_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 export function apiDocs(routes: readonly Route[], commands: ReadonlyMap<string, Command>): ApiDocs {
   const info = packageInfo();
   const openapi = buildOpenApi(info, routes, commands);
   const asyncapi = buildAsyncApi(info, commands.values(), PUSH_SCHEMAS);
-  const html = (body: string): RawHandler => () => ({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, body });
+  // Swagger UI sets inline styles on its elements: the docs pages allow inline style, not inline script.
+  const html = (body: string): RawHandler => () => ({
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': DOCS_CSP },
+    body,
+  });
   const docs = html(swaggerPage(info));
   const handlers: [string, RawHandler][] = [
     ['/openapi.json', () => json(200, openapi)],

@@ -52,7 +52,8 @@ export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes
     };
   }
   for (const [event, push] of Object.entries(pushes)) {
-    const id = messageId(event);
+    // An event can be both a command and a push (queue:status): each keeps its own message.
+    const id = messages[messageId(event)] ? messageId(`${event}:push`) : messageId(event);
     messages[id] = { name: event, title: event, summary: `server → client; to ${push.to}`, payload: structuredClone(push.payload) };
     operations[id] = {
       action: 'send',

@@ -29,7 +29,10 @@ export class Budgets {
   constructor(options: BudgetOptions) {
     const make = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
       const insuranceLimiter = new RateLimiterMemory({ keyPrefix, points, duration });
-      return options.redis ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix: `${options.prefix}${keyPrefix}`, points, duration, insuranceLimiter }) : insuranceLimiter;
+      // rejectIfRedisNotReady: with Redis down the insurance answers at once, not after ioredis's retries.
+      return options.redis
+        ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix: `${options.prefix}${keyPrefix}`, points, duration, insuranceLimiter, rejectIfRedisNotReady: true })
+        : insuranceLimiter;
     };
     const rate = options.perUserPerSecond;
     // A second's rate, plus a second reserve of the same size that refills over ten seconds: bursts of

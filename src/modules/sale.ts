@@ -46,7 +46,10 @@ export function createSaleModule(deps: SaleModuleDeps): SaleModule {
   const sales = new SaleRepository(db, defaults);
   const book = new SaleBook(sales, SALE_MAX_AGE_MS);
   const channel = `${config.redisPrefix}sale`;
-  const subscriber = redis?.duplicate({ enableAutoPipelining: false });
+  // No retry limit: through a Redis outage it waits, and re-subscribes when Redis returns.
+  const subscriber = redis?.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null });
+  // The app's own connections log an outage; this one reconnects with them.
+  subscriber?.on('error', () => undefined);
   const subscribed = subscriber?.subscribe(channel).catch((err: unknown) => log.error({ err }, 'sale channel subscription failed'));
   subscriber?.on('message', (_channel: string, message: string) => {
     const concertId = Number(message);
@@ -55,7 +58,8 @@ export function createSaleModule(deps: SaleModuleDeps): SaleModule {
 
   const changed = async (concertId: number, sale: Sale) => {
     book.set(concertId, sale);
-    await redis?.publish(channel, String(concertId));
+    // Best effort: the change is committed; an instance that misses the message reads it within SALE_MAX_AGE_MS.
+    await redis?.publish(channel, String(concertId)).catch((err: unknown) => log.warn({ err, concertId }, 'sale change not announced'));
   };
 
   const statsOf = async (ids: number[], queueCounts: (concertId: number) => Promise<QueueCounts & { preQueued: number }>) => {

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { ask, client, closeClients } from '../support/clients';
-import { http, serverFor, signup, startServer, type TestServer } from '../support/server';
+import { PASSWORD, http, serverFor, signup, startServer, type TestServer } from '../support/server';
 
 // The real limits, not the test defaults (test/support/server.ts lifts them for every other file).
 const LIMITS = { RATE_LIMIT_PER_USER: '20', RATE_LIMIT_PER_IP: '5', MAX_SOCKETS_PER_USER: '5' };
@@ -98,7 +98,7 @@ describe('budgets per client IP on routes without a user', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 8; i++) {
-      const r = await http(direct, 'POST', '/users', { body: { name: `ip-budget-${Date.now()}-${i}` } });
+      const r = await http(direct, 'POST', '/users', { body: { name: `ip-budget-${Date.now()}-${i}`, password: PASSWORD } });
       statuses.push(r.status);
       if (r.status === 429) retryAfter = r.headers.get('retry-after');
     }
@@ -107,7 +107,7 @@ describe('budgets per client IP on routes without a user', () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     // Without TRUST_PROXY a client's X-Forwarded-For is not believed: still the peer's budget.
     const forwarded = { 'x-forwarded-for': '203.0.113.9' };
-    expect((await http(direct, 'POST', '/users', { body: { name: `xff-${Date.now()}` }, headers: forwarded })).status).toBe(429);
+    expect((await http(direct, 'POST', '/users', { body: { name: `xff-${Date.now()}`, password: PASSWORD }, headers: forwarded })).status).toBe(429);
   });
 });
 
@@ -116,7 +116,7 @@ describe('TRUST_PROXY', () => {
   serverFor({ env: { ...LIMITS, TRUST_PROXY: '127.0.0.1, ::1' } }, (s) => (proxied = s));
 
   it('counts the right-most untrusted X-Forwarded-For address, so clients behind the proxy have their own budgets', async () => {
-    const signupFrom = (chain: string, i: number) => http(proxied, 'POST', '/users', { body: { name: `proxied-${Date.now()}-${i}` }, headers: { 'x-forwarded-for': chain } });
+    const signupFrom = (chain: string, i: number) => http(proxied, 'POST', '/users', { body: { name: `proxied-${Date.now()}-${i}`, password: PASSWORD }, headers: { 'x-forwarded-for': chain } });
     // A client cannot escape its budget by prepending addresses: the right-most untrusted one counts.
     const first = await Promise.all(Array.from({ length: 6 }, (_, i) => signupFrom(`10.0.0.${i}, 198.51.100.1`, i)));
     expect(first.map((r) => r.status).sort()).toEqual([201, 201, 201, 201, 201, 429]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, startInstance, stopCluster, type Instance } from '../support/cluster';
 import { testRedisPrefix } from '../support/env';
-import { http, signup } from '../support/server';
+import { PASSWORD, http, signup } from '../support/server';
 import { waitFor } from '../support/wait';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tix-embedded-fault-'));
@@ -35,7 +35,7 @@ it('restarts its embedded PostgreSQL after kill -9 and serves again, with a rand
   process.kill(postmaster, 'SIGKILL');
   const killedAt = Date.now();
   const up = instance;
-  await waitFor(async () => (await http(up, 'POST', '/users', { body: { name: `after-${Date.now()}` } })).status === 201, 'a sign-up after the restart', 60_000);
+  await waitFor(async () => (await http(up, 'POST', '/users', { body: { name: `after-${Date.now()}`, password: PASSWORD } })).status === 201, 'a sign-up after the restart', 60_000);
   const recoveryMs = Date.now() - killedAt;
   expect(instance.output()).toMatch(/embedded PostgreSQL died; restarting it/);
   expect(instance.output()).toMatch(/embedded PostgreSQL restarted/);

@@ -125,7 +125,7 @@ describe('HTTP bodies and methods', () => {
   });
 
   it('answers headers too large for the engine, and a request that does not parse, in the error shape or by closing', async () => {
-    const huge = await rawRequest(`GET /concerts HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`);
+    const huge = await rawRequest(`GET /wallets/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`);
     const garbage = await rawRequest('NOT HTTP AT ALL\r\n\r\n');
     for (const { response } of [huge, garbage]) {
       // uWebSockets.js closes such connections without a word; node:http answers 431 / 400 with the error shape.

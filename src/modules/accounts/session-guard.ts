@@ -37,9 +37,12 @@ export class SessionGuard implements SessionControl {
 
   async start(): Promise<void> {
     if (!this.deps.redis) return;
-    this.subscriber = this.deps.redis.duplicate({ enableAutoPipelining: false });
+    // No retry limit, and not awaited: with Redis down at start the instance serves, and revocations
+    // from other instances reach it once Redis answers (until then a cached session lives 30 s at most).
+    this.subscriber = this.deps.redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null });
+    this.subscriber.on('error', (err: unknown) => this.deps.log.debug({ err }, 'revocation channel: Redis error'));
     this.subscriber.on('message', (_channel: string, sessionId: string) => this.forget(sessionId));
-    await this.subscriber.subscribe(this.deps.channel);
+    this.subscriber.subscribe(this.deps.channel).catch((err: unknown) => this.deps.log.warn({ err }, 'subscribing to revocations failed'));
   }
 
   async close(): Promise<void> {
