@@ -162,7 +162,7 @@ async function join() {
   tracker.hold();
   let status;
   try {
-    status = await call(session.socket, 'queue:join', { concertId });
+    status = await joinThroughDoor(concertId);
   } catch (err) {
     tracker.release();
     throw err;
@@ -173,6 +173,41 @@ async function join() {
   store.saveQueue(concertId, session.queue);
   store.saveCurrent({ concertId, dateId: session.dateId });
   tracker.reset(status);
+}
+
+/**
+ * queue:join; when the sale asks for proof of work (CHALLENGE_FAILED), the
+ * challenge is solved in a worker with its progress shown, then joined again.
+ */
+async function joinThroughDoor(concertId) {
+  try {
+    return await call(session.socket, 'queue:join', { concertId });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'CHALLENGE_FAILED')) throw err;
+  }
+  const { challenge } = await call(session.socket, 'queue:challenge', { concertId });
+  const solution = await solveChallenge(challenge, (percent) => showMessage(`Checking your browser before the line… ${percent}%`, 'info'));
+  clearMessage();
+  return call(session.socket, 'queue:join', { concertId, solution });
+}
+
+/** The base64 ALTCHA payload for `challenge`, found by /js/pow-worker.js. */
+function solveChallenge(challenge, onProgress) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker('/js/pow-worker.js');
+    worker.onmessage = ({ data }) => {
+      if (data.progress !== undefined) return onProgress(data.progress);
+      worker.terminate();
+      if (data.number === undefined) return reject(new ApiError('CHALLENGE_FAILED', 'the challenge could not be solved'));
+      const { algorithm, challenge: hash, salt, signature } = challenge;
+      resolve(btoa(JSON.stringify({ algorithm, challenge: hash, number: data.number, salt, signature })));
+    };
+    worker.onerror = () => {
+      worker.terminate();
+      reject(new ApiError('CHALLENGE_FAILED', 'the challenge could not be solved'));
+    };
+    worker.postMessage(challenge);
+  });
 }
 
 /** Back to the saved place in line (reload, reconnect): queue:status; join again only if the entry is gone. */
