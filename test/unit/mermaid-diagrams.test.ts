@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../support/browser';
+import type { DiagramResult } from '../../scripts/check-diagrams.mts' with { 'resolution-mode': 'import' };
 
 /**
  * Every Mermaid diagram in README.md and docs/ parses with mermaid's own
@@ -38,14 +39,6 @@ const FLOWS = [
   'Lease takeover',
 ];
 
-interface DiagramResult {
-  file: string;
-  line: number;
-  title: string;
-  type?: string;
-  error?: string;
-  source: string;
-}
 
 /** Runs the checker; it exits 1 when a diagram fails, which is an answer here, not an error. */
 async function check(files: string[] = []): Promise<{ code: number; results: DiagramResult[] }> {
