@@ -15,6 +15,11 @@ export function showView(name, { focus = true } = {}) {
   if (document.body.dataset.view === name) return;
   for (const view of VIEWS) $(`view-${view}`).hidden = view !== name;
   document.body.dataset.view = name;
+  // The menu marks where the buyer is.
+  $('nav-tickets').toggleAttribute('aria-current', name === 'tickets');
+  if (name === 'tickets') $('nav-tickets').setAttribute('aria-current', 'page');
+  $('nav-concerts').toggleAttribute('aria-current', name === 'browse');
+  if (name === 'browse') $('nav-concerts').setAttribute('aria-current', 'page');
   if (!focus) return;
   const heading = $(`view-${name}`).querySelector('h2');
   if (heading) {

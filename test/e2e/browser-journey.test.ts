@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { Buyer, UI_TIMEOUT_MS, launchBrowser } from '../support/browser';
+import { eventually } from '../support/wait';
 import { connectClient, createConcert, nextEvent, signup, startServer, type ConcertFixture, type TestServer } from '../support/server';
 
 /**
@@ -29,6 +30,8 @@ beforeAll(async () => {
       QUEUE_MAX_ACTIVE: '2',
       // At most 60 s on a hold: the bar's warning shows from the start.
       HOLD_TTL_SECONDS: '60',
+      // Access tokens of 65 s: the page renews them every few seconds (a minute before expiry), all through the journeys.
+      ACCESS_TOKEN_TTL_SECONDS: '65',
       MAX_SEATS_PER_USER: '4',
     },
   });
@@ -36,9 +39,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterEach(async () => {
-  for (const buyer of buyers) expect({ buyer: buyer.name, errors: buyer.errors }).toEqual({ buyer: buyer.name, errors: [] });
-  await Promise.all(buyers.splice(0).map((b) => b.close()));
+  const open = buyers.splice(0);
   for (const socket of sockets.splice(0)) socket.close();
+  await Promise.all(open.map((b) => b.close()));
+  for (const buyer of open) expect({ buyer: buyer.name, errors: buyer.errors }).toEqual({ buyer: buyer.name, errors: [] });
 });
 
 afterAll(async () => {
@@ -197,7 +201,7 @@ describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
     await desk.byTestId('confirmation').waitFor();
     await seatState(phone, 1, 'SOLD', false);
     await accessible(desk, 'payment confirmation');
-    await phone.screenshot(`buyer-${lang}-phone.png`);
+    await phone.screenshot(`buyer-${lang}-phone.png`, { fullPage: false });
 
     // Sign out and in again: My tickets has the booking.
     await desk.signOut();
@@ -241,5 +245,62 @@ describe('the page’s language', () => {
     await buyer.byTestId('signup-submit').filter({ hasText: '회원가입' }).waitFor();
     await buyer.byTestId('lang-switch').click();
     await buyer.byTestId('signup-submit').filter({ hasText: 'Create account' }).waitFor();
+  }, 60_000);
+
+  it('has the same keys in Korean and English', async () => {
+    const buyer = await open('Keys', 'en-US', DESKTOP);
+    const keys = await buyer.page.evaluate<{ ko: string[]; en: string[] }>(
+      '(async () => { const { DICTIONARIES } = await import("/js/i18n.js"); return { ko: Object.keys(DICTIONARIES.ko).sort(), en: Object.keys(DICTIONARIES.en).sort() }; })()',
+    );
+    expect(keys.en.length).toBeGreaterThan(100);
+    expect(keys.ko).toEqual(keys.en);
+  });
+});
+
+describe('the session', () => {
+  it('renews the access token before it expires, over HTTP and on the open socket (auth:refresh), and stays signed in', async () => {
+    const buyer = await open('Refresh', 'ko-KR', DESKTOP);
+    await buyer.signUp();
+    const token = () => buyer.page.evaluate<string>('JSON.parse(localStorage.getItem("tix.user")).token');
+    const first = await token();
+    await eventually(async () => expect(await token()).not.toBe(first), 20_000);
+    await eventually(() => expect(buyer.sentCount('auth:refresh')).toBeGreaterThanOrEqual(1));
+    // Still signed in and live: the list answers on the socket.
+    await buyer.page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
+    await buyer.page.reload();
+    await buyer.view('browse');
+  }, 60_000);
+});
+
+describe('availability', () => {
+  it('badges a sold-out date and an all-held one, and says on the map that held seats may come free', async () => {
+    const concert = await createConcert(server, { dates: 2, seats: 1, price: 1000 });
+    const [soldDate, heldDate] = concert.dates;
+    // Another buyer (a socket client) pays for the first date's only seat and holds the second's.
+    const user = await signup(server);
+    const socket = await connectClient(server, user.token);
+    sockets.push(socket);
+    const admitted = nextEvent(socket, 'queue:admitted', (e: { concertId: number }) => e.concertId === concert.id, UI_TIMEOUT_MS);
+    admitted.catch(() => undefined);
+    const joined = await socket.emitWithAck('queue:join', { concertId: concert.id });
+    if (joined.data.status !== 'ACTIVE') await admitted;
+    const queueToken = joined.data.token as string;
+    expect((await socket.emitWithAck('wallet:charge', { amount: 1000 })).ok).toBe(true);
+    const sold = await socket.emitWithAck('seats:hold', { dateId: soldDate!.id, seatNumbers: [1], queueToken });
+    expect((await socket.emitWithAck('seats:hold', { dateId: heldDate!.id, seatNumbers: [1], queueToken })).ok).toBe(true);
+    expect((await socket.emitWithAck('payment:pay', { reservationId: sold.data.id, queueToken })).ok).toBe(true);
+
+    const buyer = await open('Badges', 'ko-KR', DESKTOP);
+    await buyer.signUp();
+    await buyer.byTestId(`concert-${concert.id}`).click();
+    await buyer.byTestId(`date-${soldDate!.id}`).getByTestId('badge-SOLD_OUT').filter({ hasText: '매진' }).waitFor();
+    await buyer.byTestId(`date-${heldDate!.id}`).getByTestId('badge-ALL_HELD').waitFor();
+    expect(await buyer.byTestId(`date-${heldDate!.id}`).textContent()).toContain('좌석이 다시 나올 수 있습니다');
+    await accessible(buyer, 'dates with badges');
+
+    // Only holds stand in the way on the second date: the map says seats may come free.
+    await buyer.joinLine(concert.id, heldDate!.id);
+    await buyer.view('seats');
+    await buyer.byTestId('all-held').filter({ hasText: '지금은 모든 좌석이 선점되어 있습니다' }).waitFor();
   }, 60_000);
 });

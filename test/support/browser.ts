@@ -170,9 +170,10 @@ export class Buyer {
     return { serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), counts };
   }
 
-  async screenshot(file: string): Promise<void> {
+  /** The whole page, or with `fullPage: false` what the screen shows (a phone, where the sticky bar sits at its bottom). */
+  async screenshot(file: string, { fullPage = true } = {}): Promise<void> {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await this.page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage: true });
+    await this.page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage });
   }
 
   async close(): Promise<void> {
