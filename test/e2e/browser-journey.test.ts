@@ -57,6 +57,8 @@ const PHONE = { width: 390, height: 844 };
 const TEXT = {
   ko: {
     locale: 'ko-KR',
+    title: '한여름 밤의 콘서트',
+    venue: '올림픽공원 KSPO DOME',
     range: '55,000원 ~ 154,000원',
     zone: '한국 시간',
     measuring: '입장 속도 측정 중',
@@ -70,6 +72,8 @@ const TEXT = {
   },
   en: {
     locale: 'en-US',
+    title: 'Midsummer Night Concert',
+    venue: 'KSPO DOME, Olympic Park',
     range: '₩55,000 ~ ₩154,000',
     zone: 'Seoul time',
     measuring: 'measuring the pace',
@@ -84,9 +88,13 @@ const TEXT = {
 } as const;
 
 /** A hall of three grades: VIP 1–4 (154,000 won), R 5–12 (99,000), S 13–20 (55,000). */
-async function gradedConcert(): Promise<ConcertFixture> {
+async function gradedConcert(title: string, venue: string): Promise<ConcertFixture> {
   const concert = await createConcert(server, { seats: 20, price: 55_000 });
   const dateId = concert.dates[0]!.id;
+  await server.db.sequelize.query('UPDATE concerts SET title = :title, venue = :venue WHERE id = :id', {
+    type: QueryTypes.UPDATE,
+    replacements: { title, venue, id: concert.id },
+  });
   const grade = (name: string, price: number, from: number, to: number) =>
     server.db.sequelize.query('UPDATE seats SET grade = :name, price = :price WHERE date_id = :dateId AND number BETWEEN :from AND :to', {
       type: QueryTypes.UPDATE,
@@ -130,7 +138,7 @@ describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
   const text = TEXT[lang];
 
   it('lists prices and Seoul times, waits, shows the graded map live to two buyers, pays, finds the ticket after signing in again, and refunds it', async () => {
-    const concert = await gradedConcert();
+    const concert = await gradedConcert(text.title, text.venue);
     const dateId = concert.dates[0]!.id;
     const desk = await open('Desk', text.locale, DESKTOP);
     const phone = await open('Phone', text.locale, PHONE);
