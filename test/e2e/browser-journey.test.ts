@@ -65,6 +65,7 @@ const TEXT = {
     admittedTitle: '▶ 내 차례입니다! — Tix',
     heldSeat: /^좌석 1, 선점됨$/,
     total: '308,000원',
+    seat20: '55,000원',
     refundQuestion: /308,000원을\(를\) 지갑으로 환불할까요\?$/,
     paid: '결제 완료',
     canceled: '취소됨',
@@ -80,6 +81,7 @@ const TEXT = {
     admittedTitle: '▶ Your turn! — Tix',
     heldSeat: /^Seat 1, held$/,
     total: '₩308,000',
+    seat20: '₩55,000',
     refundQuestion: /and refund ₩308,000 to your wallet\?$/,
     paid: 'Paid',
     canceled: 'Canceled',
@@ -137,7 +139,7 @@ const seatState = (buyer: Buyer, number: number, status: 'FREE' | 'HELD' | 'SOLD
 describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
   const text = TEXT[lang];
 
-  it('lists prices and Seoul times, waits, shows the graded map live to two buyers, pays, finds the ticket after signing in again, and refunds it', async () => {
+  it('lists prices and Seoul times, waits, shows the graded map live to two buyers, pays, finds the ticket after signing in again, cancels the other hold and refunds the ticket', async () => {
     const concert = await gradedConcert(text.title, text.venue);
     const dateId = concert.dates[0]!.id;
     const desk = await open('Desk', text.locale, DESKTOP);
@@ -201,7 +203,12 @@ describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
     await accessible(phone, 'seat map (phone)');
     await desk.screenshot(`buyer-${lang}-desktop.png`);
 
-    // Funds, then Pay in the bar.
+    // A second hold, of seat 20: the bar keeps counting down the first one, which runs out first.
+    await desk.byTestId('seat-20').click();
+    await desk.byTestId('hold-button').click();
+    await seatState(phone, 20, 'HELD', false);
+
+    // Funds, then Pay in the bar: it pays the first hold.
     await desk.byTestId('charge-amount').fill('500000');
     await desk.byTestId('charge-button').click();
     await desk.byTestId('wallet-balance').filter({ hasText: lang === 'ko' ? '500,000원' : '₩500,000' }).waitFor();
@@ -225,13 +232,21 @@ describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
     await accessible(desk, 'my tickets');
     if (lang !== 'ko') await desk.screenshot('buyer-en-tickets.png');
 
+    // The second hold is there too, unpaid: cancel it from My tickets and the phone sees seat 20 free.
+    const held = desk.page.locator('[data-testid^="ticket-"][data-status="HELD"]');
+    expect(await held.getByTestId('ticket-total').textContent()).toBe(text.seat20);
+    await held.locator('[data-action="cancel"]').click();
+    await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').waitFor();
+    await seatState(phone, 20, 'FREE', false);
+
     // Refund: a confirmation that names the amount, then the ticket is canceled and the money back.
     await ticket.locator('[data-action="refund"]').click();
     await desk.byTestId('refund-dialog').waitFor();
     expect(await desk.text('refund-question')).toMatch(text.refundQuestion);
     await accessible(desk, 'refund confirmation');
     await desk.byTestId('refund-confirm').click();
-    await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').filter({ hasText: text.canceled }).waitFor();
+    await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').nth(1).waitFor();
+    expect(await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').first().textContent()).toContain(text.canceled);
     await desk.hasText('tickets-balance', text.balanceAfterRefund);
     await seatState(phone, 1, 'FREE', false);
   }, 180_000);
