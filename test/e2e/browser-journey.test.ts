@@ -295,6 +295,29 @@ describe('the session', () => {
   }, 60_000);
 });
 
+describe('the waiting room’s estimate', () => {
+  it('is shown only once this page has seen someone admitted', async () => {
+    const concert = await createConcert(server, { seats: 10 });
+    const first = await slotTaker(concert);
+    await slotTaker(concert);
+    // A socket waiter ahead of the buyer: admitting it is the admission the page measures.
+    const waiter = await signup(server);
+    const socket = await connectClient(server, waiter.token);
+    sockets.push(socket);
+    expect(await socket.emitWithAck('queue:join', { concertId: concert.id })).toMatchObject({ ok: true, data: { status: 'WAITING', position: 1 } });
+
+    const buyer = await open('Eta', 'en-US', DESKTOP);
+    await buyer.signUp();
+    await buyer.joinLine(concert.id, concert.dates[0]!.id);
+    await buyer.view('queue');
+    await buyer.hasText('queue-position', '2');
+    await buyer.hasText('queue-eta', 'measuring the pace');
+    await first.leave();
+    await buyer.hasText('queue-position', '1');
+    await buyer.hasText('queue-eta', /^(less than 10 seconds|about \d+ (seconds|minutes?|hours))$/);
+  }, 60_000);
+});
+
 describe('availability', () => {
   it('badges a sold-out date and an all-held one, and says on the map that held seats may come free', async () => {
     const concert = await createConcert(server, { dates: 2, seats: 1, price: 1000 });
