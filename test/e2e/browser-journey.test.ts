@@ -249,6 +249,17 @@ describe.each(['ko', 'en'] as const)('the buyer journey in %s', (lang) => {
     expect(await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').first().textContent()).toContain(text.canceled);
     await desk.hasText('tickets-balance', text.balanceAfterRefund);
     await seatState(phone, 1, 'FREE', false);
+
+    // Switching the language redraws what is on screen: My tickets, and the live seat map.
+    if (lang === 'en') {
+      await desk.byTestId('lang-switch').click();
+      await desk.hasText('tickets-balance', '500,000원');
+      await desk.page.locator('[data-testid^="ticket-"][data-status="CANCELED"]').filter({ hasText: '취소됨' }).first().waitFor();
+      await phone.byTestId('lang-switch').click();
+      await phone.page.locator('[data-testid="seat-1"][aria-label^="좌석 1, 선택 가능"]').waitFor();
+      await phone.byTestId('hold-button').filter({ hasText: '좌석 선점하기' }).waitFor();
+      await accessible(phone, 'seat map switched to Korean');
+    }
   }, 180_000);
 });
 
