@@ -1,18 +1,22 @@
 /**
- * The buyer's browser client: sign up, pick a concert and a date, wait in the
- * waiting room (live position from queue:tick), then shop on the live seat map.
+ * The buyer's browser client: sign up or in, pick a concert and a date, wait in
+ * the waiting room (live position from queue:tick), shop on the live seat map,
+ * and find every booking under "My tickets". Korean or English (js/i18n.js).
  * Plain ES modules, no build step; the wire contract is PROTOCOL.md.
  */
 
-import { ApiError, call, connectSocket, logout, refresh, signin, signup } from './js/api.js';
-import { renderConcerts, renderDates } from './js/browse.js';
+import { ApiError, call, connectSocket, logout, signin, signup } from './js/api.js';
+import { dateState, renderConcerts, renderDates } from './js/browse.js';
 import { describeError } from './js/messages.js';
-import { formatDate } from './js/format.js';
+import { DEFAULT_TIME_ZONE, formatDate } from './js/format.js';
+import { lang, onLangChange, setLang, t, translatePage } from './js/i18n.js';
 import { createQueueTracker } from './js/queue-tracker.js';
-import { renderQueue } from './js/queue-view.js';
+import { renderOpening, renderQueue } from './js/queue-view.js';
 import { createShop } from './js/shop.js';
 import * as store from './js/store.js';
-import { $, announce, clearMessage, initChrome, setConnection, showMessage, showView } from './js/ui.js';
+import { createTickets } from './js/tickets.js';
+import { createTokenRefresher } from './js/token-refresh.js';
+import { $, announce, clearMessage, initChrome, refreshConnection, setConnection, showMessage, showView } from './js/ui.js';
 
 const sameId = (a, b) => String(a) === String(b);
 const maxSeats = Number(document.querySelector('meta[name="tix-max-seats"]')?.getAttribute('content')) || 4;
@@ -28,7 +32,12 @@ const session = {
   dateId: null,
   /** This concert's place in line, as kept in localStorage: {token, dateId, initialPosition}. */
   queue: null,
+  /** Concerts known to be sold out (queue:soldout, or every date sold out). */
+  soldOut: new Set(),
+  /** The buyer browsed away (My tickets, the list) while in line: ticks must not pull them back. */
+  away: false,
 };
+const zone = () => session.concert?.timeZone ?? DEFAULT_TIME_ZONE;
 
 const tracker = createQueueTracker({
   // The position arithmetic is the server's own, shipped as /queue-position.js (loaded before this module).
@@ -47,35 +56,48 @@ const shop = createShop({
   onPaid: () => endEntry('PAID'),
 });
 
+const tickets = createTickets({
+  socket: () => session.socket,
+  concert: (id) => session.concerts.find((c) => sameId(c.id, id)) ?? store.loadTitles()[String(id)],
+});
+
+const refresher = createTokenRefresher({
+  user: () => session.user,
+  save: (pair) => {
+    session.user = { ...session.user, ...pair };
+    store.saveUser(session.user);
+  },
+  socket: () => session.socket,
+  fail: () => sessionLost(),
+});
+
+/** The session cannot be renewed (revoked, expired): back to signing in. */
+function sessionLost() {
+  store.clearAll();
+  refresher.stop();
+  showMessage(describeError({ code: 'UNAUTHORIZED' }));
+  showSignup();
+}
+
 function concertLabel() {
   const date = session.dates.find((d) => sameId(d.id, session.dateId));
-  return [session.concert?.title, session.concert?.venue, date ? formatDate(date.startsAt) : ''].filter(Boolean).join(' · ');
+  return [session.concert?.title, session.concert?.venue, date ? formatDate(date.startsAt, zone()) : ''].filter(Boolean).join(' · ');
 }
 
 // ---- session --------------------------------------------------------------------------------
 
 function startSession(user) {
   session.user = user;
-  $('whoami').textContent = `Signed in as ${user.name}`;
+  $('whoami').textContent = t('whoami', { name: user.name });
   $('whoami').hidden = false;
   $('signout').hidden = false;
+  $('topnav').hidden = false;
+  refresher.schedule();
   const socket = connectSocket(() => session.user.token, {
     onConnect: () => void onConnect(),
     onDisconnect: () => setConnection('reconnecting'),
     // Access tokens are short: a refused one is renewed once with the refresh token before giving up.
-    onUnauthorized: (s) =>
-      void refresh(session.user.refreshToken).then(
-        (pair) => {
-          session.user = { ...session.user, ...pair };
-          store.saveUser(session.user);
-          s.connect();
-        },
-        () => {
-          store.clearAll();
-          showMessage(describeError({ code: 'UNAUTHORIZED' }));
-          showSignup();
-        },
-      ),
+    onUnauthorized: (s) => void refresher.now().then(() => s.connect(), sessionLost),
   });
   session.socket = socket;
   socket.on('queue:tick', (t) => tracker.onTick(t));
@@ -87,17 +109,24 @@ function startSession(user) {
   });
   socket.on('queue:admitted', (e) => {
     if (!sameId(e.concertId, session.concert?.id) || !session.queue) return;
-    announce('It is your turn! The seat map is open.');
+    announce(t('queue.admitted'));
+    tellAdmitted();
+    session.away = false;
     tracker.update({ status: 'ACTIVE', position: 0, etaSeconds: 0, expiresAt: e.expiresAt });
   });
   socket.on('queue:expired', (e) => {
     if (sameId(e.concertId, session.concert?.id)) endEntry(e.reason);
   });
   socket.on('queue:soldout', (e) => {
+    session.soldOut.add(String(e.concertId));
+    renderConcerts(session.concerts, session.concert?.id ?? null, session.soldOut);
     if (sameId(e.concertId, session.concert?.id) && tracker.entry?.status === 'WAITING') tracker.update({ soldOut: true });
   });
   socket.on('seats:changed', (d) => shop.onSeatsChanged(d));
-  socket.on('reservation:updated', (r) => shop.onReservationUpdated(r));
+  socket.on('reservation:updated', (r) => {
+    shop.onReservationUpdated(r);
+    tickets.onReservationUpdated(r);
+  });
 }
 
 /** First connection and every reconnection: ticks are volatile, so ask where the user stands. */
@@ -106,8 +135,7 @@ async function onConnect() {
   try {
     if (!session.started) {
       session.started = true;
-      session.concerts = (await call(session.socket, 'concerts:list', {})).concerts;
-      renderConcerts(session.concerts, null);
+      await loadConcerts();
       const current = store.loadCurrent();
       if (current && store.loadQueue(current.concertId)) await resume(current.concertId);
       else showView('browse');
@@ -120,12 +148,43 @@ async function onConnect() {
   }
 }
 
+async function loadConcerts() {
+  session.concerts = (await call(session.socket, 'concerts:list', {})).concerts;
+  // Titles outlive the listing (a sold-out concert leaves it): My tickets still names them.
+  store.saveTitles(Object.fromEntries(session.concerts.map((c) => [String(c.id), { title: c.title, timeZone: c.timeZone }])));
+  renderConcerts(session.concerts, session.concert?.id ?? null, session.soldOut);
+}
+
 function showSignup() {
   session.socket?.disconnect();
   $('whoami').hidden = true;
   $('signout').hidden = true;
+  $('topnav').hidden = true;
   showView('signup');
   $('signup-name').focus();
+}
+
+// ---- admitted while looking elsewhere ---------------------------------------------------------
+
+let titleTimer;
+/** The tab's title says so (a background tab is how most people wait), and a notification if allowed. */
+function tellAdmitted() {
+  document.title = t('queue.admittedTitle');
+  clearTimeout(titleTimer);
+  if (!document.hidden) titleTimer = setTimeout(() => (document.title = t('title')), 10_000);
+  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    new Notification(t('queue.admittedNotice'), { tag: 'tix-admitted' });
+  }
+}
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && document.title === t('queue.admittedTitle')) titleTimer = setTimeout(() => (document.title = t('title')), 3000);
+});
+
+function renderNotifyButton() {
+  const button = /** @type {HTMLButtonElement} */ ($('queue-notify'));
+  const supported = 'Notification' in window;
+  button.hidden = !supported || Notification.permission === 'granted';
+  if (supported && Notification.permission === 'denied') button.hidden = true;
 }
 
 // ---- browse -----------------------------------------------------------------------------------
@@ -139,7 +198,10 @@ async function selectConcert(concertId) {
   session.dateId = session.queue?.dateId ?? null;
   renderConcerts(session.concerts, concert.id);
   session.dates = (await call(session.socket, 'concert:dates', { concertId: concert.id })).dates;
-  if (!session.dates.some((d) => sameId(d.id, session.dateId))) session.dateId = session.dates[0]?.id ?? null;
+  if (!session.dates.some((d) => sameId(d.id, session.dateId))) session.dateId = session.dates.find((d) => dateState(d) !== 'SOLD_OUT')?.id ?? session.dates[0]?.id ?? null;
+  // Every date sold out (every seat paid): the concert gets its badge.
+  if (session.dates.length && session.dates.every((d) => dateState(d) === 'SOLD_OUT')) session.soldOut.add(String(concert.id));
+  renderConcerts(session.concerts, concert.id, session.soldOut);
   showDates();
 }
 
@@ -186,7 +248,7 @@ async function joinThroughDoor(concertId) {
     if (!(err instanceof ApiError && err.code === 'CHALLENGE_FAILED')) throw err;
   }
   const { challenge } = await call(session.socket, 'queue:challenge', { concertId });
-  const solution = await solveChallenge(challenge, (percent) => showMessage(`Checking your browser before the line… ${percent}%`, 'info'));
+  const solution = await solveChallenge(challenge, (percent) => showMessage(t('pow.progress', { percent }), 'info'));
   clearMessage();
   return call(session.socket, 'queue:join', { concertId, solution });
 }
@@ -229,7 +291,7 @@ async function rejoin() {
   store.forgetQueue(session.concert.id);
   session.queue = null;
   tracker.clear();
-  showMessage('Your previous place in line had expired, so you joined the line again.', 'info');
+  showMessage(t('session.rejoined'), 'info');
   await join();
 }
 
@@ -237,9 +299,11 @@ async function rejoin() {
 function onEntry(entry) {
   if (entry.status === 'WAITING') {
     if (view() === 'seats') shop.leave();
-    showView('queue', { focus: view() !== 'queue' });
-    renderQueue(entry, session.queue?.initialPosition ?? entry.position, concertLabel());
+    if (!session.away) showView('queue', { focus: view() !== 'queue' });
+    renderQueue(entry, session.queue?.initialPosition ?? entry.position, concertLabel(), zone());
+    renderNotifyButton();
   } else if (entry.status === 'ACTIVE') {
+    session.away = false;
     showView('seats');
     void shop.enter({ concert: session.concert, dates: session.dates, dateId: session.dateId, expiresAt: entry.expiresAt });
   } else {
@@ -255,18 +319,18 @@ function endEntry(reason) {
   session.queue = null;
   tracker.clear();
   if (reason === 'PAID') {
-    shop.endSession('Your purchase is complete and your turn has ended. Join the line again to buy more.');
+    shop.endSession(t('session.paid'));
   } else if (reason === 'LEFT') {
-    showView('browse');
+    if (view() !== 'tickets') showView('browse');
     showDates();
   } else {
-    const text = reason === 'IDLE' ? 'Your turn ended because you were away for a while.' : 'Your time to shop is over.';
-    if (view() === 'seats') shop.endSession(`${text} Unpaid holds are released when they expire. Join the line again to continue.`);
-    else {
+    const text = t(reason === 'IDLE' ? 'session.idle' : 'session.timeout');
+    if (view() === 'seats') shop.endSession(t('session.continue', { text }));
+    else if (view() !== 'tickets') {
       showView('browse');
       showDates();
     }
-    showMessage(`${text} Join the line again to continue.`, 'info');
+    showMessage(t('session.again', { text }), 'info');
   }
 }
 
@@ -283,7 +347,7 @@ async function onQueueError(err) {
     session.queue = null;
     tracker.clear();
     showMessage(describeError(err));
-    shop.endSession('Your place in line is no longer valid.');
+    shop.endSession(t('session.invalid'));
   } else {
     showMessage(describeError(err));
   }
@@ -313,7 +377,7 @@ $('signup-form').addEventListener('submit', (e) => {
   input.setAttribute('aria-invalid', String(!name));
   secret.setAttribute('aria-invalid', String(secret.value.length < 8));
   if (!name || secret.value.length < 8) {
-    showMessage(name ? 'Passwords have at least 8 characters.' : 'Please enter a name.');
+    showMessage(t(name ? 'signup.needPassword' : 'signup.needName'));
     (name ? secret : input).focus();
     return;
   }
@@ -343,6 +407,7 @@ $('date-list').addEventListener('click', (e) => {
 $('join-button').addEventListener('click', act(async () => {
   const button = /** @type {HTMLButtonElement} */ ($('join-button'));
   button.disabled = true;
+  session.away = false;
   try {
     if (session.queue) {
       rememberDate(session.dateId);
@@ -355,7 +420,7 @@ $('join-button').addEventListener('click', act(async () => {
 $('queue-leave').addEventListener('click', act(async () => {
   if (session.queue) await call(session.socket, 'queue:leave', { queueToken: session.queue.token });
   endEntry('LEFT');
-  announce('You left the line.');
+  announce(t('queue.left'));
 }));
 $('date-select').addEventListener('change', act(async (e) => {
   const id = session.dates.find((d) => sameId(d.id, e.target.value))?.id;
@@ -371,12 +436,60 @@ $('session-rejoin').addEventListener('click', joinAgain);
 $('rejoin-button').addEventListener('click', joinAgain);
 $('signout').addEventListener('click', () => {
   const token = session.user?.token;
+  refresher.stop();
   store.clearAll();
   session.socket?.disconnect();
   // Revoke the session on the server too (best effort: the page signs out either way).
   void (token ? logout(token).catch(() => undefined) : Promise.resolve()).then(() => location.reload());
 });
 
+$('nav-tickets').addEventListener('click', act(async () => {
+  if (session.queue) session.away = true;
+  showView('tickets');
+  await tickets.load();
+}));
+$('nav-concerts').addEventListener('click', act(async () => {
+  if (session.queue) session.away = true;
+  showView('browse');
+  await loadConcerts();
+  if (session.concert) showDates();
+}));
+$('queue-notify').addEventListener('click', () => {
+  void Notification.requestPermission().then((permission) => {
+    announce(t(permission === 'granted' ? 'queue.notifyOn' : 'queue.notifyDenied'));
+    renderNotifyButton();
+  });
+});
+$('lang-switch').addEventListener('click', () => setLang(lang() === 'ko' ? 'en' : 'ko'));
+
+/** The switch names the other language, in that language (lang attribute, so it is read out right). */
+function renderLangSwitch() {
+  const button = $('lang-switch');
+  button.textContent = t('lang.switch');
+  button.setAttribute('lang', lang() === 'ko' ? 'en' : 'ko');
+  button.title = t('lang.switchLabel');
+}
+
+/** Everything the views wrote, again in the new language. */
+onLangChange(() => {
+  renderLangSwitch();
+  refreshConnection();
+  if (session.user) $('whoami').textContent = t('whoami', { name: session.user.name });
+  renderConcerts(session.concerts, session.concert?.id ?? null, session.soldOut);
+  if (session.concert) showDates();
+  if (tracker.entry && tracker.entry.status === 'WAITING') renderQueue(tracker.entry, session.queue?.initialPosition ?? tracker.entry.position, concertLabel(), zone());
+  shop.redraw();
+  tickets.render();
+});
+
+// The pre-queue's countdown to the opening moves every second.
+setInterval(() => {
+  const entry = tracker.entry;
+  if (view() === 'queue' && entry && entry.status === 'WAITING' && entry.ticket === null) renderOpening(entry);
+}, 1000);
+
+translatePage();
+renderLangSwitch();
 initChrome();
 const savedUser = store.loadUser();
 if (savedUser && savedUser.token) startSession(savedUser);

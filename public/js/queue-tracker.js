@@ -31,6 +31,8 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
   let buffered = [];
   let holding = false; // a queue:join / queue:status is in flight: keep ticks for its answer
   let admitCheck;
+  // Admissions seen for this concert: only then is the server's ETA a measurement (see queue-view.js).
+  let measured = false;
 
   const keep = (t) => {
     buffered.push(t);
@@ -59,6 +61,7 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
       waiting: status.waiting,
       etaSeconds: status.etaSeconds,
       expiresAt: status.expiresAt,
+      measured,
     });
     const kept = buffered.filter((t) => t.concertId === status.concertId).sort((a, b) => a.tick - b.tick);
     buffered = [];
@@ -83,12 +86,13 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
     if (entry.status !== 'WAITING') return;
     const result = step(entry, t);
     if (result.kind === 'stale') return;
+    if (t.admitted > 0) measured = true;
     if (result.kind === 'gap') {
       keep(t);
       void refresh();
       return;
     }
-    setEntry(result.entry);
+    setEntry({ ...result.entry, measured });
     // Admitted at this tick: the queue:admitted push follows. Ask only if it does not come.
     if (result.entry.position <= 0) {
       clearTimeout(admitCheck);
@@ -137,6 +141,7 @@ export function createQueueTracker({ resync, onChange, onError, step }) {
     clear() {
       clearTimeout(admitCheck);
       entry = null;
+      measured = false;
       holding = false;
       buffered = [];
     },

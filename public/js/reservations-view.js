@@ -1,21 +1,31 @@
-/** The buyer's reservations for the current date: holds with a countdown, pay and cancel; paid ones. */
+/** The buyer's reservations for the current date (side panel of the seat view) and the payment confirmation. */
 
-import { formatCountdown, formatMoney, formatSeatList } from './format.js';
+import { formatMoney, formatSeatList } from './format.js';
+import { t } from './i18n.js';
 
-const BADGE = {
-  HELD: { icon: '◔', text: 'Held, not paid yet' },
-  CONFIRMED: { icon: '✔', text: 'Paid' },
-  CANCELED: { icon: '⊘', text: 'Canceled' },
-  EXPIRED: { icon: '◷', text: 'Hold expired' },
-};
+const ICON = { HELD: '◔', CONFIRMED: '✔', CANCELED: '⊘', EXPIRED: '◷' };
+
+/** The status badge of a reservation: icon and word, never colour alone. */
+export function statusBadge(status) {
+  const span = document.createElement('span');
+  span.className = 'badge';
+  span.dataset.status = status;
+  const icon = document.createElement('span');
+  icon.setAttribute('aria-hidden', 'true');
+  icon.textContent = ICON[status] ?? '';
+  const text = document.createElement('span');
+  text.className = 'badge-text';
+  text.textContent = t(`res.${status}`);
+  span.append(icon, ' ', text);
+  return span;
+}
 
 /**
  * @param {HTMLElement} list
  * @param {object[]} reservations newest first
- * @param {(id: unknown) => boolean} busy whether a command for that reservation is in flight
- * @param {boolean} canPay the queue entry is still ACTIVE
+ * @param {{busy: (id: unknown) => boolean}} options whether a command for that reservation is in flight
  */
-export function renderReservations(list, reservations, { busy, canPay, now }) {
+export function renderReservations(list, reservations, { busy }) {
   const focused = document.activeElement instanceof HTMLElement && list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
   list.replaceChildren(
     ...reservations.map((r) => {
@@ -23,38 +33,14 @@ export function renderReservations(list, reservations, { busy, canPay, now }) {
       li.className = 'reservation';
       li.dataset.status = r.status;
       li.dataset.testid = `reservation-${r.id}`;
-      const badge = BADGE[r.status] ?? { icon: '', text: r.status };
       const title = document.createElement('p');
       title.className = 'reservation-title';
-      title.innerHTML = '<span class="badge"><span aria-hidden="true"></span> <span class="badge-text"></span></span> <span class="reservation-seats"></span>';
-      title.querySelector('.badge').dataset.status = r.status;
-      title.querySelector('.badge > span[aria-hidden]').textContent = badge.icon;
-      title.querySelector('.badge-text').textContent = badge.text;
-      title.querySelector('.reservation-seats').textContent = `${formatSeatList(r.seats.map((s) => s.number))} · ${formatMoney(r.total)}`;
+      const seats = document.createElement('span');
+      seats.className = 'reservation-seats';
+      seats.textContent = `${formatSeatList(r.seats.map((s) => s.number))} · ${formatMoney(r.total)}`;
+      title.append(statusBadge(r.status), ' ', seats);
       li.append(title);
-      if (r.status === 'HELD') {
-        const timer = document.createElement('p');
-        timer.className = 'small';
-        timer.append('Pay within ');
-        const countdown = document.createElement('strong');
-        countdown.dataset.expiresAt = r.expiresAt;
-        countdown.dataset.testid = 'hold-countdown';
-        countdown.textContent = formatCountdown(Date.parse(r.expiresAt) - now());
-        timer.append(countdown, ' or the seats are released.');
-        li.append(timer);
-        const row = document.createElement('div');
-        row.className = 'row';
-        row.append(
-          actionButton('pay', r, `Pay ${formatMoney(r.total)}`, 'primary', busy(r.id) || !canPay),
-          actionButton('cancel', r, 'Cancel hold', 'secondary', busy(r.id)),
-        );
-        li.append(row);
-      } else if (r.status === 'CONFIRMED' && r.paidAt) {
-        const paid = document.createElement('p');
-        paid.className = 'small muted';
-        paid.textContent = `Paid ${new Date(r.paidAt).toLocaleString()}.`;
-        li.append(paid);
-      }
+      if (r.status === 'HELD') li.append(actionButton('cancel', r, t('res.cancel'), 'secondary', busy(r.id)));
       return li;
     }),
   );
@@ -64,42 +50,31 @@ export function renderReservations(list, reservations, { busy, canPay, now }) {
   }
 }
 
-function actionButton(action, r, label, kind, disabled) {
+export function actionButton(action, r, label, kind, disabled) {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = kind;
   button.dataset.action = action;
   button.dataset.id = String(r.id);
   button.dataset.focusKey = `${action}:${r.id}`;
-  button.dataset.testid = `${action}-button`;
+  button.dataset.testid = `${action}-${r.id}`;
   button.textContent = label;
   button.disabled = disabled;
   return button;
 }
 
-/** Updates every visible countdown; returns the ids of holds whose time is up. */
-export function tickCountdowns(root, now) {
-  const due = [];
-  for (const el of root.querySelectorAll('[data-expires-at]')) {
-    const left = Date.parse(el.dataset.expiresAt) - now;
-    el.textContent = left > 0 ? formatCountdown(left) : 'releasing…';
-    if (left <= 0) {
-      const li = el.closest('[data-testid^="reservation-"]');
-      if (li) due.push(li.dataset.testid.slice('reservation-'.length));
-    }
-  }
-  return due;
-}
-
 /** The payment confirmation: what was bought, what it cost, the balance left. Focus moves to it. */
 export function showConfirmation(result) {
-  const count = result.reservation.seats.length;
   const text = document.getElementById('confirmation-text');
   const box = document.getElementById('confirmation');
   if (!text || !box) return;
-  text.textContent =
-    `${formatSeatList(result.reservation.seats.map((s) => s.number))} ${count === 1 ? 'is' : 'are'} yours. ` +
-    `Paid ${formatMoney(result.payment.amount)} (payment ${result.payment.id}). Wallet balance: ${formatMoney(result.balance)}.`;
+  text.textContent = t('confirm.text', {
+    seats: formatSeatList(result.reservation.seats.map((s) => s.number)),
+    count: result.reservation.seats.length,
+    amount: formatMoney(result.payment.amount),
+    payment: result.payment.id,
+    balance: formatMoney(result.balance),
+  });
   box.hidden = false;
   box.focus();
 }

@@ -1,3 +1,6 @@
+import { formatMoney } from './format.js';
+import { t } from './i18n.js';
+
 /**
  * The live seat map of one date: a `seats:watch` snapshot plus `seats:changed`
  * deltas applied strictly in version order. A delta older than the map is
@@ -63,16 +66,31 @@ export class SeatMapModel {
   }
 }
 
-const STATUS_WORD = { FREE: 'free', HELD: 'held', SOLD: 'sold' };
+const STATUS_WORD = { FREE: 'seat.free', HELD: 'seat.held', SOLD: 'seat.sold' };
 const STATUS_ICON = { FREE: '', HELD: '◔', SOLD: '✕' };
+/** Colours for grades, dearest first (styles.css: --grade-0 …); more grades than colours repeat. */
+export const GRADE_COLOURS = 6;
+
+/**
+ * The grades of a map, dearest first: [{grade, price, colour}] (a grade with
+ * several prices is listed once per price).
+ */
+export function gradesOf(model) {
+  const byKey = new Map();
+  for (const seat of model.seats.values()) byKey.set(`${seat.grade}|${seat.price}`, { grade: seat.grade, price: seat.price });
+  return [...byKey.values()].sort((a, b) => b.price - a.price || a.grade.localeCompare(b.grade)).map((g, i) => ({ ...g, colour: i % GRADE_COLOURS }));
+}
 
 /** How one seat reads, to the eye and to a screen reader. */
 export function seatView(seat, { mine, selected }) {
-  const word = mine ? (seat.status === 'SOLD' ? 'bought by you' : 'held by you') : STATUS_WORD[seat.status] ?? seat.status.toLowerCase();
+  const word = t(mine ? (seat.status === 'SOLD' ? 'seat.boughtByYou' : 'seat.heldByYou') : STATUS_WORD[seat.status] ?? 'seat.held');
   const icon = selected ? '✓' : mine ? '★' : STATUS_ICON[seat.status] ?? '';
-  const price = seat.price !== undefined ? `, ${seat.grade ? `${seat.grade} ` : ''}${seat.price.toLocaleString()} won` : '';
-  return { label: `Seat ${seat.number}, ${word}${seat.status === 'FREE' ? price : ''}`, word, icon };
+  const price = seat.price !== undefined ? t('seat.price', { grade: seat.grade ?? '', price: formatMoney(seat.price) }) : '';
+  return { label: `${t('seat.label', { number: seat.number, word })}${seat.status === 'FREE' ? price : ''}`, word, icon };
 }
+
+/** Columns of the hall: its shape is kept at every width (the grid scales, it never re-wraps). */
+export const hallColumns = (count) => (count <= 10 ? count : count <= 100 ? 10 : count <= 400 ? 20 : 40);
 
 /**
  * The grid of seat buttons. Buttons are created once per snapshot and updated
@@ -102,13 +120,16 @@ export class SeatGrid {
   build(model, state) {
     const keepFocus = this.container.contains(document.activeElement);
     this.container.replaceChildren();
+    this.container.style.setProperty('--cols', String(hallColumns(model.seats.size)));
     this.buttons.clear();
+    const colour = new Map(gradesOf(model).map((g) => [`${g.grade}|${g.price}`, g.colour]));
     for (const seat of model.seats.values()) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'seat';
       button.dataset.number = String(seat.number);
       button.dataset.testid = `seat-${seat.number}`;
+      button.dataset.grade = String(colour.get(`${seat.grade}|${seat.price}`) ?? 0);
       button.tabIndex = -1;
       button.innerHTML = '<span class="seat-num"></span><span class="seat-icon" aria-hidden="true"></span><span class="seat-word" aria-hidden="true"></span>';
       button.querySelector('.seat-num').textContent = String(seat.number);
@@ -136,8 +157,9 @@ export class SeatGrid {
       button.setAttribute('aria-pressed', String(selected));
       button.setAttribute('aria-disabled', String(seat.status !== 'FREE' && !selected));
       button.title = view.label;
-      button.querySelector('.seat-icon').textContent = view.icon;
-      button.querySelector('.seat-word').textContent = selected ? 'picked' : mine ? 'yours' : view.word;
+      // Drawn by CSS (attr()), not text: the button's visible text stays its number, which its name contains (axe).
+      button.querySelector('.seat-icon').dataset.icon = view.icon;
+      button.querySelector('.seat-word').dataset.word = t(selected ? 'seat.picked' : mine ? 'seat.yours' : STATUS_WORD[seat.status] ?? 'seat.held');
     }
     for (const [number, button] of this.buttons) button.tabIndex = number === this.focusNumber ? 0 : -1;
   }

@@ -6,11 +6,15 @@
 
 import { ApiError, call, newIdempotencyKey } from './api.js';
 import { describeError } from './messages.js';
-import { formatCountdown, formatDate, formatMoney, formatSeatList } from './format.js';
-import { SeatGrid, SeatMapModel } from './seat-map.js';
-import { renderReservations, showConfirmation, tickCountdowns } from './reservations-view.js';
+import { DEFAULT_TIME_ZONE, formatCountdown, formatDate, formatMoney, formatSeatList } from './format.js';
+import { t } from './i18n.js';
+import { SeatGrid, SeatMapModel, gradesOf } from './seat-map.js';
+import { renderReservations, showConfirmation } from './reservations-view.js';
 import { createWallet } from './wallet.js';
 import { $, announce, clearMessage, showMessage } from './ui.js';
+
+/** Seconds left on a hold when the bar warns that it is about to be released. */
+const WARN_AT_MS = 60_000;
 
 const sameId = (a, b) => String(a) === String(b);
 const QUEUE_CODES = new Set(['QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE']);
@@ -37,6 +41,9 @@ export function createShop(deps) {
   const payKeys = new Map();
   let holding = false;
   const expiryChecked = new Set();
+  let concert = null;
+  let dates = [];
+  let warned = null; // the hold whose 60 s warning has been given
 
   const grid = new SeatGrid($('seat-grid'), toggle);
   const wallet = createWallet({ run: (event, payload) => run(event, payload), fail: (err) => fail(err) });
@@ -78,6 +85,7 @@ export function createShop(deps) {
         replay.sort((a, b) => a.version - b.version).forEach((d) => model.apply(d));
         model.takePending(); // a hole left after the snapshot: the next delta resyncs
         grid.build(model, state());
+        renderGrades();
         pruneSelection();
         renderSide();
       } catch (err) {
@@ -112,7 +120,7 @@ export function createShop(deps) {
     if (!lost.length) return;
     for (const n of lost) selected.delete(n);
     grid.update(model, state(), lost);
-    announce(`${formatSeatList(lost)} ${lost.length === 1 ? 'was' : 'were'} just taken by someone else and left your selection.`);
+    announce(t('seat.lost', { list: formatSeatList(lost), count: lost.length }));
   }
 
   function toggle(number) {
@@ -127,7 +135,7 @@ export function createShop(deps) {
     } else selected.add(number);
     grid.update(model, state(), [number]);
     renderSelection();
-    announce(`Seat ${number} ${selected.has(number) ? 'selected' : 'unselected'}. ${selected.size} selected.`);
+    announce(t('seat.selectedAnnounce', { number, what: t(selected.has(number) ? 'seat.selectedWord' : 'seat.unselectedWord'), count: selected.size }));
   }
 
   const heldCount = () => mySeats().size;
@@ -145,7 +153,7 @@ export function createShop(deps) {
       clockOffset = Date.parse(r.createdAt) - Date.now();
       reservations.set(String(r.id), r);
       for (const n of seatNumbers) selected.delete(n);
-      announce(`${formatSeatList(seatNumbers)} held for you. Pay within ${formatCountdown(Date.parse(r.expiresAt) - now())}.`);
+      announce(t('res.held', { seats: formatSeatList(seatNumbers), countdown: formatCountdown(Date.parse(r.expiresAt) - now()) }));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'SEAT_UNAVAILABLE' && Array.isArray(err.details?.seatNumbers)) {
         for (const n of err.details.seatNumbers) selected.delete(n);
@@ -173,7 +181,7 @@ export function createShop(deps) {
       reservations.set(String(result.reservation.id), result.reservation);
       wallet.set(result.balance);
       showConfirmation(result);
-      announce(`Payment confirmed. ${formatSeatList(result.reservation.seats.map((s) => s.number))} bought.`);
+      announce(t('confirm.announce', { seats: formatSeatList(result.reservation.seats.map((s) => s.number)) }));
       deps.onPaid();
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'TIMEOUT')) payKeys.delete(String(id)); // a definite answer: next try is a new request
@@ -194,7 +202,7 @@ export function createShop(deps) {
     try {
       const r = await run('reservation:cancel', { reservationId: reservations.get(String(id))?.id ?? id });
       reservations.set(String(r.id), r);
-      announce(`Hold on ${formatSeatList(r.seats.map((s) => s.number))} canceled.`);
+      announce(t('res.canceled', { seats: formatSeatList(r.seats.map((s) => s.number)) }));
     } catch (err) {
       fail(err);
     } finally {
@@ -217,58 +225,133 @@ export function createShop(deps) {
 
   // ---- rendering --------------------------------------------------------------------
 
+  const zone = () => concert?.timeZone ?? DEFAULT_TIME_ZONE;
+  /** This date's unpaid holds, the one that runs out first first. */
+  const openHolds = () =>
+    [...reservations.values()].filter((r) => sameId(r.dateId, dateId) && r.status === 'HELD').sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
+
   function renderSelection() {
     const numbers = [...selected].sort((a, b) => a - b);
     const total = numbers.reduce((sum, n) => sum + (model?.seats.get(n)?.price ?? 0), 0);
-    $('selection-summary').textContent = numbers.length ? `${formatSeatList(numbers)} · ${formatMoney(total)}` : `No seats selected. You can pick up to ${Math.max(0, deps.maxSeats - heldCount())} more.`;
+    $('selection-summary').textContent = numbers.length
+      ? t('bar.selection', { seats: formatSeatList(numbers), total: formatMoney(total) })
+      : t('bar.none', { more: Math.max(0, deps.maxSeats - heldCount()) });
     const button = /** @type {HTMLButtonElement} */ ($('hold-button'));
     button.disabled = !numbers.length || holding || !sessionOpen;
-    button.textContent = holding ? 'Holding…' : numbers.length ? `Hold ${numbers.length} seat${numbers.length === 1 ? '' : 's'}` : 'Hold seats';
-    const live = sessionOpen ? 'updated live' : 'your turn has ended';
-    $('seats-subtitle').textContent = model ? `${model.freeCount()} of ${model.seats.size} seats free · ${live}` : 'Loading seats…';
+    button.textContent = holding ? t('bar.holding') : numbers.length ? t('bar.hold', { count: numbers.length }) : t('bar.holdNone');
+    const live = t(sessionOpen ? 'seats.live' : 'seats.ended');
+    $('seats-subtitle').textContent = model ? t('seats.subtitle', { free: model.freeCount(), total: model.seats.size, live }) : t('seats.loading');
     const option = model ? [.../** @type {HTMLSelectElement} */ ($('date-select')).options].find((o) => o.value === String(dateId)) : undefined;
-    if (option) option.textContent = `${formatDate(model.startsAt)} (${model.freeCount()} free)`;
+    if (option) option.textContent = t('seats.option', { when: formatDate(model.startsAt, zone()), free: model.freeCount() });
+    renderAvailability();
+  }
+
+  /** Nothing free: say whether that is for good (sold out) or for now (held, may come free). */
+  function renderAvailability() {
+    const note = $('all-held');
+    const free = model ? model.freeCount() : 1;
+    const held = model ? [...model.seats.values()].some((seat) => seat.status === 'HELD') : false;
+    note.hidden = free > 0;
+    note.dataset.kind = held ? 'ALL_HELD' : 'SOLD_OUT';
+    note.textContent = free > 0 ? '' : t(held ? 'seats.allHeld' : 'seats.soldOut');
+  }
+
+  function renderGrades() {
+    const list = $('grade-legend');
+    list.replaceChildren(
+      ...(model ? gradesOf(model) : []).map((g) => {
+        const li = document.createElement('li');
+        const swatch = document.createElement('span');
+        swatch.className = 'seat-swatch';
+        swatch.dataset.status = 'FREE';
+        swatch.dataset.grade = String(g.colour);
+        swatch.setAttribute('aria-hidden', 'true');
+        const text = document.createElement('span');
+        text.textContent = `${g.grade} ${formatMoney(g.price)}`;
+        li.append(swatch, ' ', text);
+        return li;
+      }),
+    );
+  }
+
+  /** The sticky bar's hold part: the first hold to run out, its countdown, Pay, and the 60 s warning. */
+  function renderBar() {
+    const hold = sessionOpen ? openHolds()[0] : undefined;
+    const pay = /** @type {HTMLButtonElement} */ ($('pay-button'));
+    $('bar-timer').hidden = !hold;
+    pay.hidden = !hold;
+    if (!hold) {
+      $('hold-warning').hidden = true;
+      return;
+    }
+    pay.dataset.id = String(hold.id);
+    pay.textContent = t('bar.pay', { total: formatMoney(hold.total) });
+    pay.disabled = busy.has(String(hold.id));
+    const left = Date.parse(hold.expiresAt) - now();
+    $('hold-countdown').textContent = left > 0 ? formatCountdown(left) : t('bar.releasing');
+    const warn = left <= WARN_AT_MS;
+    $('hold-warning').hidden = !warn;
+    $('hold-warning').textContent = warn ? t('bar.warning') : '';
+    document.querySelector('.sticky-bar')?.setAttribute('data-warning', String(warn));
+    if (warn && warned !== String(hold.id)) {
+      warned = String(hold.id);
+      announce(t('bar.warning'));
+    }
+    if (left <= 0 && !expiryChecked.has(String(hold.id))) {
+      // A hold past its time: the server releases it and pushes the change; ask once if it did not.
+      expiryChecked.add(String(hold.id));
+      setTimeout(() => {
+        if (reservations.get(String(hold.id))?.status === 'HELD') void loadReservations();
+      }, 2000);
+    }
   }
 
   function renderSide() {
     renderActiveTime();
     renderSelection();
+    renderBar();
     const list = [...reservations.values()].filter((r) => sameId(r.dateId, dateId)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-    renderReservations($('reservation-list'), list.slice(0, 6), { busy: (id) => busy.has(String(id)), canPay: sessionOpen, now });
+    renderReservations($('reservation-list'), list.slice(0, 6), { busy: (id) => busy.has(String(id)) });
     $('reservations-empty').hidden = list.length > 0;
   }
 
   function renderActiveTime() {
-    $('active-time').textContent = sessionOpen && activeUntil ? `Time left to shop: ${formatCountdown(Date.parse(activeUntil) - now())}` : '';
+    $('active-time').textContent = sessionOpen && activeUntil ? t('seats.timeLeft', { countdown: formatCountdown(Date.parse(activeUntil) - now()) }) : '';
   }
 
   function everySecond() {
     if (document.body.dataset.view !== 'seats') return;
     renderActiveTime();
-    for (const id of tickCountdowns($('reservation-list'), now())) {
-      // A hold past its time: the server releases it and pushes the change; ask once if it did not.
-      if (expiryChecked.has(id)) continue;
-      expiryChecked.add(id);
-      setTimeout(() => {
-        if (reservations.get(id)?.status === 'HELD') void loadReservations();
-      }, 2000);
-    }
+    renderBar();
   }
   setInterval(everySecond, 1000);
+
+  function renderHead() {
+    $('seats-title').textContent = concert ? concert.title : t('seats.title');
+    const select = /** @type {HTMLSelectElement} */ ($('date-select'));
+    select.replaceChildren(
+      ...dates.map((d) => new Option(t('seats.option', { when: formatDate(d.startsAt, zone()), free: d.freeSeats }), String(d.id), false, sameId(d.id, dateId))),
+    );
+  }
 
   // ---- wiring --------------------------------------------------------------------
 
   $('hold-button').addEventListener('click', () => void hold());
+  $('pay-button').addEventListener('click', (e) => {
+    const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
+    if (!button.disabled && button.dataset.id) void pay(button.dataset.id);
+  });
   $('reservation-list').addEventListener('click', (e) => {
     const button = e.target instanceof Element ? e.target.closest('button[data-action]') : null;
     if (!(button instanceof HTMLButtonElement) || button.disabled) return;
-    if (button.dataset.action === 'pay') void pay(button.dataset.id);
     if (button.dataset.action === 'cancel') void cancel(button.dataset.id);
   });
 
   return {
     /** Open the seat view for one date of the concert (also on reconnect: a fresh snapshot). */
-    async enter({ concert, dates, dateId: chosen, expiresAt }) {
+    async enter({ concert: shown, dates: known, dateId: chosen, expiresAt }) {
+      concert = shown ?? concert;
+      dates = known ?? dates;
       const changed = !sameId(chosen, dateId);
       if (changed && dateId !== null) void call(deps.socket(), 'seats:unwatch', { dateId }).catch(() => undefined);
       if (changed) {
@@ -282,11 +365,7 @@ export function createShop(deps) {
       activeUntil = expiresAt ?? activeUntil;
       $('session-ended').hidden = true;
       $('confirmation').hidden = true;
-      $('seats-title').textContent = concert ? concert.title : 'Choose your seats';
-      const select = /** @type {HTMLSelectElement} */ ($('date-select'));
-      select.replaceChildren(
-        ...dates.map((d) => new Option(`${formatDate(d.startsAt)} (${d.freeSeats} free)`, String(d.id), false, sameId(d.id, chosen))),
-      );
+      renderHead();
       renderSide();
       await Promise.all([watch(), loadReservations(), wallet.load()]);
     },
@@ -295,7 +374,7 @@ export function createShop(deps) {
       const before = reservations.get(String(r.id));
       reservations.set(String(r.id), r);
       if (before && before.status === 'HELD' && r.status === 'EXPIRED') {
-        announce(`Your hold on ${formatSeatList(r.seats.map((s) => s.number))} expired and the seats were released.`);
+        announce(t('res.expired', { seats: formatSeatList(r.seats.map((s) => s.number)) }));
       }
       if (model) grid.update(model, state());
       renderSide();
@@ -317,6 +396,16 @@ export function createShop(deps) {
     },
     get dateId() {
       return dateId;
+    },
+    /** The language changed: every text this view wrote. */
+    redraw() {
+      renderHead();
+      if (model) {
+        grid.update(model, state());
+        renderGrades();
+      }
+      renderSide();
+      wallet.render();
     },
   };
 }

@@ -42,6 +42,11 @@ export const forgetQueue = (concertId) => write(queueKey(concertId), null);
 export const loadCurrent = () => read(CURRENT_KEY);
 export const saveCurrent = (current) => write(CURRENT_KEY, current);
 
+/** Concert titles seen in the listing, by id: {title, timeZone}. */
+const TITLES_KEY = 'tix.titles';
+export const loadTitles = () => read(TITLES_KEY) ?? {};
+export const saveTitles = (titles) => write(TITLES_KEY, { ...loadTitles(), ...titles });
+
 /** Sign out: forget the user and every queue entry. */
 export function clearAll() {
   try {

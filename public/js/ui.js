@@ -1,18 +1,25 @@
 /** Views, the alert, the polite announcer and the connection badge. */
 
+import { t } from './i18n.js';
+
 export const $ = (id) => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`#${id} missing from index.html`);
   return el;
 };
 
-const VIEWS = ['loading', 'signup', 'browse', 'queue', 'seats'];
+const VIEWS = ['loading', 'signup', 'browse', 'queue', 'seats', 'tickets'];
 
 /** Shows one view; moves focus to its heading so screen readers follow. */
 export function showView(name, { focus = true } = {}) {
   if (document.body.dataset.view === name) return;
   for (const view of VIEWS) $(`view-${view}`).hidden = view !== name;
   document.body.dataset.view = name;
+  // The menu marks where the buyer is.
+  $('nav-tickets').toggleAttribute('aria-current', name === 'tickets');
+  if (name === 'tickets') $('nav-tickets').setAttribute('aria-current', 'page');
+  $('nav-concerts').toggleAttribute('aria-current', name === 'browse');
+  if (name === 'browse') $('nav-concerts').setAttribute('aria-current', 'page');
   if (!focus) return;
   const heading = $(`view-${name}`).querySelector('h2');
   if (heading) {
@@ -48,9 +55,11 @@ export function announce(text) {
 export function setConnection(state) {
   const el = $('connection');
   el.dataset.state = state;
-  el.querySelector('.connection-text').textContent =
-    state === 'online' ? 'Live' : state === 'reconnecting' ? 'Reconnecting…' : 'Offline';
+  el.querySelector('.connection-text').textContent = t(`conn.${state}`);
 }
+
+/** Redraw the connection badge in the current language. */
+export const refreshConnection = () => setConnection($('connection').dataset.state ?? 'offline');
 
 export function initChrome() {
   $('message-close').addEventListener('click', clearMessage);

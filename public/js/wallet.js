@@ -2,6 +2,7 @@
 
 import { ApiError, newIdempotencyKey } from './api.js';
 import { formatMoney } from './format.js';
+import { t } from './i18n.js';
 import { $, announce, clearMessage, showMessage } from './ui.js';
 
 /**
@@ -20,7 +21,7 @@ export function createWallet({ run, fail }) {
   async function charge(amount) {
     if (!Number.isInteger(amount) || amount <= 0) {
       $('charge-amount').setAttribute('aria-invalid', 'true');
-      showMessage('Enter a whole number of won greater than zero.');
+      showMessage(t('wallet.bad'));
       return;
     }
     $('charge-amount').removeAttribute('aria-invalid');
@@ -31,7 +32,7 @@ export function createWallet({ run, fail }) {
     try {
       balance = (await run('wallet:charge', { amount, idempotencyKey: pending.key })).balance;
       pending = null;
-      announce(`Added ${formatMoney(amount)}. Balance ${formatMoney(balance)}.`);
+      announce(t('wallet.added', { amount: formatMoney(amount), balance: formatMoney(balance) }));
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'TIMEOUT')) pending = null;
       fail(err);
@@ -59,5 +60,6 @@ export function createWallet({ run, fail }) {
       balance = value;
       render();
     },
+    render,
   };
 }

@@ -26,6 +26,9 @@ export interface ConcertSummary {
   availableDates: number;
   /** The sale's opening time: its stored setting, else the concert's creation. */
   opensAt: string;
+  /** The cheapest and dearest seat of the future dates, in won: the buyer's page shows the range on the concert's card. */
+  minPrice: number;
+  maxPrice: number;
 }
 
 export interface DateSummary {
@@ -59,11 +62,15 @@ export class CatalogRepository {
 
   /** Concerts with at least one future date that still has a seat not SOLD. */
   async listConcerts(): Promise<ConcertSummary[]> {
-    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number; opens_at: Date }>(
-      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates, coalesce(s.opens_at, c.created_at) AS opens_at
+    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number; opens_at: Date; min_price: number; max_price: number }>(
+      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates, coalesce(s.opens_at, c.created_at) AS opens_at,
+              p.min_price, p.max_price
          FROM concerts c JOIN concert_dates d ON d.concert_id = c.id LEFT JOIN concert_sales s ON s.concert_id = c.id
+              CROSS JOIN LATERAL (SELECT min(st.price)::int AS min_price, max(st.price)::int AS max_price
+                                    FROM concert_dates fd JOIN seats st ON st.date_id = fd.id
+                                   WHERE fd.concert_id = c.id AND fd.starts_at > now()) p
         WHERE d.starts_at > now() AND ${UNSOLD_SEATS} > 0
-        GROUP BY c.id, s.opens_at ORDER BY next, c.id`,
+        GROUP BY c.id, s.opens_at, p.min_price, p.max_price ORDER BY next, c.id`,
       { type: QueryTypes.SELECT },
     );
     return rows.map((r) => ({
@@ -73,6 +80,8 @@ export class CatalogRepository {
       nextDateAt: r.next.toISOString(),
       availableDates: r.dates,
       opensAt: r.opens_at.toISOString(),
+      minPrice: r.min_price,
+      maxPrice: r.max_price,
     }));
   }
 

@@ -254,6 +254,9 @@ describe('the browser client', () => {
     await erin.view('queue');
     await erin.hasText('queue-ticket', 'drawn at the opening');
     await erin.hasText('queue-state', /your place is drawn at random among everyone here at the opening/);
+    // The pre-queue screen counts down to the opening, and passes axe too.
+    await erin.hasText('queue-progress-text', /^Opens in (\d+:)?\d+:\d\d$/);
+    expect((await erin.axe()).serious).toEqual([]);
 
     const sale = (body: Record<string, unknown>) => http(server, 'PATCH', `/admin/concerts/${concert.id}/sale`, { token: ADMIN_TOKEN, body });
     expect((await sale({ opensAt: new Date().toISOString() })).status).toBe(200);

@@ -63,6 +63,8 @@ describe('catalog', () => {
       nextDateAt: concert.dates[0]?.startsAt,
       availableDates: 2,
       opensAt: expect.any(String),
+      minPrice: 1000,
+      maxPrice: 1000,
     });
     const dates = await http(server, 'GET', `/concerts/${concert.id}/dates`, { token: user.token });
     expect(dates.body).toEqual({

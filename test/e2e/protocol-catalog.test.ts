@@ -91,13 +91,15 @@ describe('operations and the catalog', () => {
     expectHttpError(bad, 400, 'VALIDATION_FAILED');
   });
 
-  it('the concert list (GET /concerts, concerts:list) is {concerts: [{id, title, venue, nextDateAt, availableDates, opensAt}]} with only concerts that have a bookable future date', async () => {
+  it('the concert list (GET /concerts, concerts:list) is {concerts: [{id, title, venue, nextDateAt, availableDates, opensAt, minPrice, maxPrice}]} with only concerts that have a bookable future date, prices of future dates only', async () => {
     const day = 86_400_000;
     const past = new Date(Date.now() - day).toISOString();
     const soon = new Date(Date.now() + 2 * day).toISOString();
     const later = new Date(Date.now() + 5 * day).toISOString();
+    // A past date's seats are the cheapest and the dearest: they must not count in the price range.
+    const price = (startsAt: string) => (startsAt === past ? 50 : startsAt === soon ? 300 : 200);
     const mk = (title: string, dates: string[]) =>
-      http(main, 'POST', '/admin/concerts', { token: ADMIN_TOKEN, body: { title, venue: 'V', dates: dates.map((startsAt) => ({ startsAt, seats: { count: 2, price: 100 } })) } });
+      http(main, 'POST', '/admin/concerts', { token: ADMIN_TOKEN, body: { title, venue: 'V', dates: dates.map((startsAt) => ({ startsAt, seats: { count: 2, price: price(startsAt) } })) } });
     const listed = (await mk('Listed', [later, past, soon])).body.concert;
     const pastOnly = (await mk('Past only', [past])).body.concert;
     const user = await signup(main);
@@ -105,14 +107,14 @@ describe('operations and the catalog', () => {
     const res = await http(main, 'GET', '/concerts', { token: user.token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['concerts']);
-    for (const c of res.body.concerts) expect(c).toEqual({ id: anId(), title: expect.any(String), venue: expect.any(String), nextDateAt: isoTime(), availableDates: anInt(1), opensAt: isoTime() });
-    expect(res.body.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime() });
+    for (const c of res.body.concerts) expect(c).toEqual({ id: anId(), title: expect.any(String), venue: expect.any(String), nextDateAt: isoTime(), availableDates: anInt(1), opensAt: isoTime(), minPrice: anInt(1), maxPrice: anInt(1) });
+    expect(res.body.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime(), minPrice: 200, maxPrice: 300 });
     expect(res.body.concerts.find((c: any) => c.id === pastOnly.id)).toBeUndefined();
 
     const socket = await client(main, user.token);
     const list = expectAckOk(await ask(socket, 'concerts:list', {}));
     expect(Object.keys(list)).toEqual(['concerts']);
-    expect(list.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime() });
+    expect(list.concerts.find((c: any) => c.id === listed.id)).toEqual({ id: listed.id, title: 'Listed', venue: 'V', nextDateAt: soon, availableDates: 2, opensAt: isoTime(), minPrice: 200, maxPrice: 300 });
     expect(list.concerts.find((c: any) => c.id === pastOnly.id)).toBeUndefined();
     const noDates = await http(main, 'GET', `/concerts/${pastOnly.id}/dates`, { token: user.token });
     expect(noDates.status).toBe(200);

@@ -50,6 +50,8 @@ describe('a buyer’s journey over Socket.IO (FAST_QUEUE, default TTLs)', () => 
       nextDateAt: date.startsAt,
       availableDates: 1,
       opensAt: isoTime(),
+      minPrice: 2500,
+      maxPrice: 2500,
     });
     expect(expectAckOk(await ask(s, 'concert:dates', { concertId: concert.id }))).toEqual({
       dates: [{ id: dateId, startsAt: date.startsAt, totalSeats: 50, freeSeats: 50, heldSeats: 0 }],

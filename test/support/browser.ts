@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -36,7 +36,22 @@ export function launchBrowser(): Promise<Browser> {
 
 export interface BuyerOptions {
   viewport?: { width: number; height: number };
+  /** The browser's language (navigator.language): the page picks Korean for ko-KR. Default en-US. */
+  locale?: string;
 }
+
+/** axe-core's own build, injected into the page under test (the server never serves it). */
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: 'minor' | 'moderate' | 'serious' | 'critical' | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/** The refusal of a wrong password, in the page's language. */
+const WRONG_PASSWORD = { ko: '아이디 또는 비밀번호가 틀렸습니다.', en: 'Wrong name or password.' };
 
 /**
  * One person in one browser context (own localStorage, own socket), acting
@@ -51,6 +66,7 @@ export class Buyer {
   private constructor(
     readonly page: Page,
     readonly name: string,
+    readonly lang: 'ko' | 'en',
   ) {
     page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
     page.on('console', (message) => {
@@ -66,11 +82,13 @@ export class Buyer {
   }
 
   static async open(browser: Browser, url: string, name: string, options: BuyerOptions = {}): Promise<Buyer> {
-    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+    const locale = options.locale ?? 'en-US';
+    // UTC on purpose: the page must show the venue's time (Seoul), not the browser's.
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, locale, timezoneId: 'UTC' });
     context.setDefaultTimeout(UI_TIMEOUT_MS);
     const page = await context.newPage();
     await page.goto(url);
-    return new Buyer(page, name);
+    return new Buyer(page, name, locale.startsWith('ko') ? 'ko' : 'en');
   }
 
   /** How many times the page has sent `event` so far. */
@@ -87,7 +105,7 @@ export class Buyer {
     return this.page.getByRole('button', { name: new RegExp(`^Seat ${number}, ${status}(,|$)`) });
   }
 
-  view(name: 'signup' | 'browse' | 'queue' | 'seats'): Promise<void> {
+  view(name: 'signup' | 'browse' | 'queue' | 'seats' | 'tickets'): Promise<void> {
     return this.page.locator(`body[data-view="${name}"]`).waitFor();
   }
 
@@ -103,8 +121,8 @@ export class Buyer {
 
   async signUp(): Promise<void> {
     await this.view('signup');
-    await this.page.getByLabel('Your name').fill(this.name);
-    await this.page.getByLabel('Password').fill(PASSWORD);
+    await this.byTestId('signup-name').fill(this.name);
+    await this.byTestId('signup-password').fill(PASSWORD);
     await this.byTestId('signup-submit').click();
     await this.view('browse');
     await this.byTestId('whoami').filter({ hasText: this.name }).waitFor();
@@ -113,11 +131,11 @@ export class Buyer {
   /** Signs in to an existing account from the first view; with a wrong password, expects the refusal shown. */
   async signIn(password = PASSWORD): Promise<void> {
     await this.view('signup');
-    await this.page.getByLabel('Your name').fill(this.name);
-    await this.page.getByLabel('Password').fill(password);
+    await this.byTestId('signup-name').fill(this.name);
+    await this.byTestId('signup-password').fill(password);
     await this.byTestId('signin-submit').click();
     if (password !== PASSWORD) {
-      await this.byTestId('message').filter({ hasText: 'Wrong name or password.' }).waitFor();
+      await this.byTestId('message').filter({ hasText: WRONG_PASSWORD[this.lang] }).waitFor();
       return;
     }
     await this.view('browse');
@@ -138,9 +156,24 @@ export class Buyer {
     await this.byTestId('join-button').click();
   }
 
-  async screenshot(file: string): Promise<void> {
+  /**
+   * axe-core on the page as it is now; returns the serious and critical
+   * violations (the bar is zero), every impact counted in `counts`.
+   */
+  async axe(): Promise<{ serious: AxeViolation[]; counts: Record<string, number> }> {
+    if (!(await this.page.evaluate('typeof window.axe === "object"'))) await this.page.evaluate(AXE_SOURCE);
+    const violations = await this.page.evaluate<AxeViolation[]>(
+      '(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))()',
+    );
+    const counts: Record<string, number> = {};
+    for (const v of violations) counts[v.impact ?? 'none'] = (counts[v.impact ?? 'none'] ?? 0) + 1;
+    return { serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), counts };
+  }
+
+  /** The whole page, or with `fullPage: false` what the screen shows (a phone, where the sticky bar sits at its bottom). */
+  async screenshot(file: string, { fullPage = true } = {}): Promise<void> {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await this.page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage: true });
+    await this.page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage });
   }
 
   async close(): Promise<void> {
