@@ -114,6 +114,7 @@ export class QueueEntry {
     this.admittedAt = recv;
     if (this.joinedAt) this.stats.hists.joinToAdmit.add(recv - this.joinedAt);
     this.stats.count('admitted');
+    this.stats.rates.admissions.mark(recv);
     this.wake?.('ACTIVE');
   }
 
