@@ -30,11 +30,12 @@ export function niceTicks(max: number, count = 4): number[] {
   return ticks;
 }
 
-function frame(title: string, body: string, legend: Series[], seconds: number): string {
-  const xTicks = niceTicks(Math.max(1, seconds - 1), 6).filter((t) => t <= seconds);
+/** `columns`: one column per second (a heat map), so a tick sits at its column's middle. */
+function frame(title: string, body: string, legend: Series[], seconds: number, columns = false): string {
+  const xTicks = niceTicks(Math.max(1, seconds - 1), 6).filter((t) => t < Math.max(1, seconds));
   const xs = xTicks
     .map((t) => {
-      const x = PAD.left + (seconds > 1 ? (t / (seconds - 1)) * plotW : 0);
+      const x = PAD.left + (columns ? ((t + 0.5) / Math.max(1, seconds)) * plotW : seconds > 1 ? (t / (seconds - 1)) * plotW : 0);
       return `<line x1="${x}" y1="${PAD.top + plotH}" x2="${x}" y2="${PAD.top + plotH + 4}" stroke="#888"/><text x="${x}" y="${H - 18}" text-anchor="middle">${t}</text>`;
     })
     .join('');
@@ -99,5 +100,5 @@ export function heatmap(title: string, bands: readonly (readonly number[])[], ed
     .join('');
   const labels = edgesMs.map((e, r) => `<text x="${PAD.left - 6}" y="${(PAD.top + plotH - (r + 1) * rh + 4).toFixed(1)}" text-anchor="end">${fmt(e)}</text>`).join('');
   const label = `<text x="12" y="${PAD.top + plotH / 2}" transform="rotate(-90 12 ${PAD.top + plotH / 2})" text-anchor="middle" fill="#555">ms (band upper edge)</text>`;
-  return frame(title, cells + labels + label, [], seconds);
+  return frame(title, cells + labels + label, [], seconds, true);
 }
