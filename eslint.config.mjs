@@ -33,6 +33,8 @@ export default tseslint.config(
   // logger; protocol/ is the wire vocabulary every layer speaks and imports nothing of ours.
   ...layers([
     { files: ['src/protocol/**'], forbid: ['\\.\\./'], why: 'protocol/ imports nothing of ours' },
+    // The client ships to other programs: it may know the wire contract and the browser's position function, nothing of the server.
+    { files: ['src/client/**'], forbid: ['^\\.\\./(?!protocol/|\\.\\./public/queue-position\\.js$)'], why: 'client/ speaks only the wire contract (protocol/)' },
     { files: ['src/handlers/**'], forbid: [up('modules'), up('app'), up('index')], why: 'handlers/ are called by modules/, never the reverse' },
     { files: ['src/rooms/*.ts', 'src/rooms/cluster/**'], forbid: roomsForbid, why: 'rooms/ know no transport: handlers/ and modules/ call them' },
     // Inside rooms/: cluster/ routes to the date rooms; the date actor and the waiting room know neither cluster/ nor each other.

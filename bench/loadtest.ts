@@ -7,6 +7,7 @@
 import { parseOptions, UsageError } from './lib/options';
 import { runLoadtest } from './lib/loadtest-run';
 import { textReport } from './lib/report';
+import { writeReports } from './lib/report-files';
 
 async function main(): Promise<number> {
   let options;
@@ -28,6 +29,10 @@ async function main(): Promise<number> {
   const result = await runLoadtest(options, progress);
   if (tty) process.stderr.write('\n');
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${textReport(result)}\n`);
+  if (options.reportDir) {
+    const files = writeReports(result, options.reportDir);
+    process.stderr.write(`result: ${files.json}\nreport: ${files.html}\n`);
+  }
   return result.ok ? 0 : 1;
 }
 

@@ -23,8 +23,8 @@ function builtAt() {
   }
 }
 
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((f) => path.join(root, f));
+const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'package-lock.json'].map((f) => path.join(root, f));
 if (builtAt() < Math.max(...inputs.map(newest))) {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json', '--verbose'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json', 'tsconfig.client.json', '--verbose'], { cwd: root, stdio: 'inherit' });
 }

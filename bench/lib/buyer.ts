@@ -143,6 +143,7 @@ export class Buyer {
     socket.on('seats:changed', (d: Delta) => this.onChanged(d));
     socket.on('reservation:updated', (r: any) => {
       const expiresAt = this.abandoned.get(r?.id);
+      if (r?.status === 'EXPIRED') this.ctx.statsFor('date', r.dateId).rates.expiries.mark();
       if (r?.status === 'EXPIRED' && expiresAt !== undefined) {
         this.abandoned.delete(r.id);
         this.ctx.statsFor('date', r.dateId).hists.expiryLag.add(Date.now() - expiresAt);

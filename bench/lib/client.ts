@@ -1,26 +1,25 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connect as connectSocket, request, send, signUp, type CommandName, type CommandPayload } from '../../src/client';
 
 /** What every ack carries (PROTOCOL.md "Replies and errors"); ACK_TIMEOUT is the generator's own. */
 export type Reply<T = any> = { ok: true; data: T } | { ok: false; error: { code: string; message?: string; details?: any } };
 
-export async function ack<T = any>(socket: Socket, event: string, payload: unknown, timeoutMs: number): Promise<Reply<T>> {
+/** A command through the typed client (its payload checked against the protocol); a missing ack becomes ACK_TIMEOUT / DISCONNECTED. */
+export async function ack<E extends CommandName, T = any>(socket: Socket, event: E, payload: CommandPayload<E>, timeoutMs: number): Promise<Reply<T>> {
   try {
-    return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as Reply<T>;
+    return (await send(socket, event, payload, timeoutMs)) as Reply<T>;
   } catch {
     return { ok: false, error: { code: socket.connected ? 'ACK_TIMEOUT' : 'DISCONNECTED' } };
   }
 }
 
 /** Connects over WebSocket only, no reconnection; resolves with the socket or the connect_error message. */
-export function connect(url: string, token: string, timeoutMs = 20_000): Promise<{ socket: Socket } | { error: string }> {
-  return new Promise((resolve) => {
-    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, timeout: timeoutMs });
-    socket.once('connect', () => resolve({ socket }));
-    socket.once('connect_error', (err) => {
-      socket.close();
-      resolve({ error: err.message || 'connect_error' });
-    });
-  });
+export async function connect(url: string, token: string, timeoutMs = 20_000): Promise<{ socket: Socket } | { error: string }> {
+  try {
+    return { socket: await connectSocket(url, token, { timeout: timeoutMs }) };
+  } catch (err) {
+    return { error: (err instanceof Error && err.message) || 'connect_error' };
+  }
 }
 
 export async function httpJson<T = any>(
@@ -29,25 +28,14 @@ export async function httpJson<T = any>(
   path: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body: body as T };
+  const { status, body } = await request<T>(url, method, path, options);
+  return { status, body };
 }
 
 /** A passwordless account (the server runs with ALLOW_PASSWORDLESS_SIGNUP=true): no scrypt per buyer. */
 export async function signup(url: string, name: string): Promise<{ id: number; token: string }> {
-  const res = await httpJson(url, 'POST', '/users', { body: { name } });
-  if (res.status !== 201) throw new Error(`POST /users: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
-  return { id: res.body.user.id, token: res.body.token };
+  const session = await signUp(url, name);
+  return { id: session.user.id, token: session.token };
 }
 
 /** Runs at most `limit` tasks at once. */

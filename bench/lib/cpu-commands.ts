@@ -2,6 +2,7 @@ import type { Socket } from 'socket.io-client';
 import { Pool } from 'pg';
 import { ack, connect, httpJson, mapLimit, signup, sleep } from './client';
 import { Refused } from './cpu-loop';
+import type { CommandName, CommandPayload } from '../../src/client';
 
 export interface BenchUser {
   id: number;
@@ -11,8 +12,8 @@ export interface BenchUser {
 }
 
 /** The acked `data`, or Refused(code). */
-export async function send<T = any>(socket: Socket, event: string, payload: unknown): Promise<T> {
-  const reply = await ack<T>(socket, event, payload, 30_000);
+export async function send<E extends CommandName>(socket: Socket, event: E, payload: CommandPayload<E>): Promise<any> {
+  const reply = await ack(socket, event, payload, 30_000);
   if (!reply.ok) throw new Refused(reply.error.code);
   return reply.data;
 }

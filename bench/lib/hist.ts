@@ -95,6 +95,46 @@ export class Hist {
   }
 }
 
+/** A bucket's representative value: the geometric middle, as percentile() reports it. */
+const bucketMs = (k: number) => (k === 0 ? 0 : Math.pow(GROWTH, k - 0.5) / 1000);
+
+/** Counts per band: band i holds values up to `edgesMs[i]` (and above the previous edge); one more band for the rest. */
+export function bandCounts(data: HistData, edgesMs: readonly number[]): number[] {
+  const out = new Array<number>(edgesMs.length + 1).fill(0);
+  for (const [k, n] of Object.entries(data.counts)) {
+    const v = bucketMs(Number(k));
+    const i = edgesMs.findIndex((edge) => v <= edge);
+    out[i < 0 ? edgesMs.length : i]! += n;
+  }
+  return out;
+}
+
+/** A Hist that also keeps one Hist per wall-clock second: latency over time, for the HTML report. */
+export class TimedHist extends Hist {
+  readonly bySecond = new Map<number, Hist>();
+
+  override add(ms: number, at = Date.now()): void {
+    super.add(ms);
+    const second = Math.floor(at / 1000);
+    let h = this.bySecond.get(second);
+    if (!h) this.bySecond.set(second, (h = new Hist()));
+    h.add(ms);
+  }
+
+  secondsJSON(): Record<number, HistData> {
+    return Object.fromEntries([...this.bySecond].map(([s, h]) => [s, h.toJSON()]));
+  }
+
+  mergeSeconds(data: Record<number, HistData>): void {
+    for (const [s, d] of Object.entries(data)) {
+      const second = Number(s);
+      const h = this.bySecond.get(second);
+      if (h) h.merge(d);
+      else this.bySecond.set(second, Hist.from(d));
+    }
+  }
+}
+
 /** Event counts per one-second window, for peak rates. */
 export class RateWindow {
   readonly perSecond = new Map<number, number>();

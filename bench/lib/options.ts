@@ -42,6 +42,8 @@ export interface LoadOptions {
   broadcasts: number;
   broadcastIntervalMs: number;
   json: boolean;
+  /** Where the run's JSON and HTML report go ('' = not written). */
+  reportDir: string;
   quiet: boolean;
   seed: number;
   /** Server settings, used when the generator starts the server (and as expectations with --url). */
@@ -89,6 +91,7 @@ export const DEFAULTS: LoadOptions = {
   broadcasts: 20,
   broadcastIntervalMs: 1000,
   json: false,
+  reportDir: 'bench/results',
   quiet: false,
   seed: 1,
   engine: 'auto',
@@ -136,6 +139,7 @@ const HELP: Record<string, string> = {
   broadcasts: 'broadcasts sent in the socket.io baseline',
   'broadcast-interval-ms': 'between baseline broadcasts (1 s, like an admission tick: at 10,000 sockets a faster rate measures the generator)',
   json: 'print the result as JSON on stdout (progress goes to stderr)',
+  'report-dir': "write the result as JSON and an HTML report (charts per second) there ('' = none)",
   quiet: 'no progress line',
   seed: 'random seed of buyer choices',
   engine: 'server engine when started here: auto, uws or node',

@@ -1,6 +1,7 @@
 import { Hist, type Summary } from './hist';
 import { HISTS, type HistName, PhaseStats, type PhaseData } from './stats';
 import type { OrderStats } from './watch';
+import { buildTimeline, type PhaseTimeline } from './timeline';
 
 export interface PhaseReport {
   seconds: number;
@@ -20,6 +21,8 @@ export interface PhaseReport {
   ticks: number;
   order: OrderStats;
   generator: { cpuAvgPct: number; cpuPeakPct: number; loopP99PeakMs: number }[];
+  /** Second by second, for the HTML report. */
+  timeline: PhaseTimeline;
 }
 
 const ERROR_KEY = /^(connect-error|disconnect|crash|queue:|seats:|wallet:|payment:|reservation:|storm-)/;
@@ -64,5 +67,6 @@ export function phaseReport(parts: { data: PhaseData; load: PhaseReport['generat
     ticks: s.ticks.size,
     order: s.order,
     generator: parts.map((p) => p.load),
+    timeline: buildTimeline(s),
   };
 }

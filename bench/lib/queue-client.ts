@@ -1,23 +1,20 @@
-import { solveChallenge } from '../../src/client/solve-challenge';
 import type { Socket } from 'socket.io-client';
+import { QueuePosition, joinQueue, type QueueStatus } from '../../src/client';
 import { ack } from './client';
 import type { PhaseStats } from './stats';
 
 /**
- * One buyer's entry in one concert's waiting room, following PROTOCOL.md's
- * client algorithm: position from the join/status reply, then each
- * `queue:tick` broadcast moves it; a missed tick means a `queue:status`
- * resync. Sampled buyers also poll `queue:status` and compare the server's
- * position with the one they computed (exact positions).
+ * One buyer's entry in one concert's waiting room, kept with the shipped
+ * position function (the typed client's QueuePosition tracker): position from
+ * the join/status reply, then each `queue:tick` broadcast moves it; a missed
+ * tick means a `queue:status` resync. Sampled buyers also poll `queue:status`
+ * and compare the server's position with the one they computed (exact positions).
  */
 export class QueueEntry {
-  token?: string;
-  ticket = 0;
-  tick = -1;
-  position = 0;
+  token = '';
   admittedAt?: number;
   expired?: string;
-  private pending: any[] = [];
+  private readonly tracker = QueuePosition.createTracker();
   private wake?: (status: string) => void;
   private joinedAt = 0;
 
@@ -32,21 +29,15 @@ export class QueueEntry {
   /** Joins and waits for admission; resolves 'ACTIVE', 'stopped' or why not. */
   async join(stopped: Promise<void>, pollMs: number): Promise<string> {
     this.joinedAt = Date.now();
-    let r = await ack(this.socket, 'queue:join', { concertId: this.concertId }, this.ackTimeoutMs);
-    if (!r.ok && r.error.code === 'CHALLENGE_FAILED') {
-      // The sale asks for proof of work (QUEUE_CHALLENGE=pow): solve it as a browser would, and join again.
-      const c = await ack(this.socket, 'queue:challenge', { concertId: this.concertId }, this.ackTimeoutMs);
-      if (c.ok) r = await ack(this.socket, 'queue:join', { concertId: this.concertId, solution: solveChallenge(c.data.challenge) }, this.ackTimeoutMs);
-    }
+    // Solves the door's proof of work when the sale asks for one (QUEUE_CHALLENGE=pow), as a browser would.
+    const r = await joinQueue(this.socket, this.concertId, this.ackTimeoutMs).catch(() => ({ ok: false as const, error: { code: this.socket.connected ? 'ACK_TIMEOUT' : 'DISCONNECTED' } }));
     this.stats.hists.join.add(Date.now() - this.joinedAt);
     if (!r.ok) {
       this.stats.count(`queue:join:${r.error.code}`);
       return `join-${r.error.code}`;
     }
     this.token = r.data.token;
-    this.ticket = r.data.ticket;
-    this.adopt(r.data);
-    for (const t of this.pending.splice(0)) this.onTick(t);
+    this.tracker.reset(r.data);
     if (r.data.status === 'ACTIVE' && this.admittedAt === undefined) this.admitted(Date.now(), undefined);
     if (this.admittedAt !== undefined) return 'ACTIVE';
     if (this.expired) return `queue-expired-${this.expired}`;
@@ -69,11 +60,6 @@ export class QueueEntry {
     });
   }
 
-  private adopt(status: { tick: number; position: number; status: string }): void {
-    this.tick = status.tick;
-    this.position = status.position;
-  }
-
   /** queue:status; checks the computed position when both refer to the same tick. */
   async status(): Promise<void> {
     if (!this.token || this.admittedAt !== undefined) return;
@@ -83,11 +69,13 @@ export class QueueEntry {
       return;
     }
     if (this.admittedAt !== undefined) return;
-    if (r.data.status === 'WAITING' && r.data.tick === this.tick) {
+    const status = r.data as QueueStatus;
+    const mine = this.tracker.entry;
+    if (status.status === 'WAITING' && mine && status.tick === mine.tick) {
       this.stats.count('position-checks');
-      if (r.data.position !== this.position) this.stats.count('position-mismatches');
+      if (status.position !== mine.position) this.stats.count('position-mismatches');
     }
-    if (r.data.tick >= this.tick) this.adopt(r.data);
+    if (!mine || status.tick >= mine.tick) this.tracker.reset(status);
     if (r.data.status === 'ACTIVE') {
       // The push should have come; give it a moment before proceeding without it.
       setTimeout(() => {
@@ -104,20 +92,12 @@ export class QueueEntry {
     this.stats.tick(this.concertId, t.tick, recv);
     if (typeof t.at === 'number') this.stats.hists.tickLatency.add(recv - t.at);
     if (typeof t.waiting === 'number') this.stats.max('waiting', t.waiting);
-    if (this.tick < 0) {
-      this.pending.push(t);
-      return;
-    }
-    if (t.tick <= this.tick || this.admittedAt !== undefined) return;
-    if (t.tick > this.tick + 1) {
+    if (this.admittedAt !== undefined) return;
+    // Before the join's answer the tracker keeps the tick and replays it on the first status.
+    if (this.tracker.onTick(t) === 'gap' && this.token) {
       this.stats.count('tick-resyncs');
-      this.tick = t.tick;
       void this.status();
-      return;
     }
-    const left = Array.isArray(t.left) ? (t.left as number[]).filter((x) => x < this.ticket).length : 0;
-    this.position -= (t.admitted ?? 0) + left;
-    this.tick = t.tick;
   }
 
   onAdmitted(ev: any): void {
@@ -134,6 +114,7 @@ export class QueueEntry {
     this.admittedAt = recv;
     if (this.joinedAt) this.stats.hists.joinToAdmit.add(recv - this.joinedAt);
     this.stats.count('admitted');
+    this.stats.rates.admissions.mark(recv);
     this.wake?.('ACTIVE');
   }
 

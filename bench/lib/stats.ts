@@ -1,11 +1,15 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Hist, RateWindow, type HistData } from './hist';
+import { Hist, RateWindow, TimedHist, type HistData } from './hist';
 import { newOrderStats, type OrderStats } from './watch';
 
 export const HISTS = ['connect', 'join', 'joinToAdmit', 'admitPush', 'tickLatency', 'hold', 'holdOk', 'charge', 'pay', 'cancel', 'fanout', 'expiryLag'] as const;
-export const RATES = ['connect', 'holds', 'holdAttempts', 'payments', 'cancels'] as const;
+export const RATES = ['connect', 'holds', 'holdAttempts', 'payments', 'cancels', 'admissions', 'expiries'] as const;
+/** Latencies also kept per second (the HTML report's histograms over time). */
+export const TIMED = ['admitPush', 'holdOk', 'pay', 'fanout'] as const;
 export type HistName = (typeof HISTS)[number];
 export type RateName = (typeof RATES)[number];
+export type TimedName = (typeof TIMED)[number];
+const timed = (h: HistName): h is TimedName => (TIMED as readonly string[]).includes(h);
 
 /** Per commit (date, version): server commit time and the last receive time over every watcher. */
 export interface CommitFanout {
@@ -23,6 +27,8 @@ export interface TickFanout {
 
 export interface PhaseData {
   hists: Record<HistName, HistData>;
+  /** Per second (epoch seconds) of the TIMED latencies. */
+  timeline: Record<TimedName, Record<number, HistData>>;
   rates: Record<RateName, Record<number, number>>;
   counts: Record<string, number>;
   commits: Record<string, CommitFanout>;
@@ -32,7 +38,7 @@ export interface PhaseData {
 
 /** What one worker measured in one phase (sale or storm); the parent merges these. */
 export class PhaseStats {
-  readonly hists = Object.fromEntries(HISTS.map((h) => [h, new Hist()])) as Record<HistName, Hist>;
+  readonly hists = Object.fromEntries(HISTS.map((h) => [h, timed(h) ? new TimedHist() : new Hist()])) as Record<HistName, Hist> & Record<TimedName, TimedHist>;
   readonly rates = Object.fromEntries(RATES.map((r) => [r, new RateWindow()])) as Record<RateName, RateWindow>;
   readonly counts: Record<string, number> = {};
   readonly commits = new Map<string, CommitFanout>();
@@ -71,6 +77,7 @@ export class PhaseStats {
   toJSON(): PhaseData {
     return {
       hists: Object.fromEntries(HISTS.map((h) => [h, this.hists[h].toJSON()])) as Record<HistName, HistData>,
+      timeline: Object.fromEntries(TIMED.map((h) => [h, this.hists[h].secondsJSON()])) as Record<TimedName, Record<number, HistData>>,
       rates: Object.fromEntries(RATES.map((r) => [r, this.rates[r].toJSON()])) as Record<RateName, Record<number, number>>,
       counts: this.counts,
       commits: Object.fromEntries(this.commits),
@@ -83,6 +90,7 @@ export class PhaseStats {
     const out = new PhaseStats();
     for (const p of parts) {
       for (const h of HISTS) out.hists[h].merge(p.hists[h]);
+      for (const h of TIMED) out.hists[h].mergeSeconds(p.timeline[h]);
       for (const r of RATES) out.rates[r].merge(p.rates[r]);
       for (const [k, n] of Object.entries(p.counts)) {
         if (k.startsWith('max:')) out.max(k.slice(4), n);

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { QueueChallenge } from '../protocol/commands';
 
-/** The waiting room's proof-of-work challenge (ALTCHA format), as GET /queue/challenge hands it out. */
-export interface QueueChallenge {
-  algorithm: string;
-  challenge: string;
-  salt: string;
-  signature: string;
-  maxnumber: number;
-}
+export type { QueueChallenge };
 
 /**
  * For Node clients (load generators, tests): finds the number by brute force,

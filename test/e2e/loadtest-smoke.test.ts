@@ -4,6 +4,10 @@ import { WatchSession, newOrderStats } from '../../bench/lib/watch';
 import { workerChecks } from '../../bench/lib/worker-checks';
 import { runLoadtest } from '../../bench/lib/loadtest-run';
 import { textReport } from '../../bench/lib/report';
+import { writeReports } from '../../bench/lib/report-files';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../support/server';
 import { testDatabaseUrl } from '../support/env';
 
@@ -73,6 +77,24 @@ it('a sale of 400 buyers for 50 seats keeps every invariant', async () => {
   expect((result.sale.outcomes['abandoned'] ?? 0) + (result.sale.outcomes['canceled'] ?? 0)).toBeGreaterThan(0);
   expect(result.sale.order.deltas).toBeGreaterThan(0);
   expect(result.storm?.counts['holds']).toBeGreaterThan(0);
+
+  // The HTML report next to the JSON, with the sale drawn second by second.
+  const dir = mkdtempSync(path.join(tmpdir(), 'loadtest-report-'));
+  try {
+    const files = writeReports(result, dir);
+    expect(path.dirname(files.html)).toBe(path.dirname(files.json));
+    expect(JSON.parse(readFileSync(files.json, 'utf8')).commit).toBe(result.commit);
+    const html = readFileSync(files.html, 'utf8');
+    for (const title of ['Sale: throughput', 'Sale: admissions and releases', 'seats:hold (ok) ack latency: histogram per second', 'Hold storm: throughput']) {
+      expect(html).toContain(`<title>${title}</title>`);
+    }
+    const t = result.sale.timeline;
+    expect(t.rates.admissions.reduce((a, b) => a + b, 0)).toBe(result.sale.counts['admitted']);
+    expect(t.rates.holds.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(t.rates.cancels.reduce((a, b) => a + b, 0) + t.rates.expiries.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 120_000);
 
 describe("the load generator's own checks", () => {

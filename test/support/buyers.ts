@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
-import { ask, client } from './clients';
+import { TicketClient } from '../../src/client';
+import { client } from './clients';
 import { activeToken } from './queue';
 import { signup, type TestUser } from './server';
 
@@ -8,6 +9,8 @@ export interface Buyer<S extends { url: string } = { url: string }> extends Test
   server: S;
   queueToken: string;
   socket: Socket;
+  /** The typed client on the same socket. */
+  client: TicketClient;
 }
 
 export interface BuyerOptions {
@@ -22,16 +25,17 @@ export async function buyer<S extends { url: string }>(server: S, concertId: num
   const user = await signup(server);
   const queueToken = await activeToken(server, user, concertId, options.admitTimeoutMs);
   const socket = await client(server, user.token);
-  if (options.balance) expect(await ask(socket, 'wallet:charge', { amount: options.balance })).toMatchObject({ ok: true });
-  return { ...user, server, queueToken, socket };
+  const typed = new TicketClient(socket);
+  if (options.balance) expect(await typed.charge(options.balance)).toMatchObject({ ok: true });
+  return { ...user, server, queueToken, socket, client: typed };
 }
 
-/** seats:hold over the buyer's socket; the ack as received. */
+/** seats:hold over the buyer's socket; the ack as received (loosely typed: tests read `data` of either outcome). */
 export function hold(b: Buyer, dateId: number, seatNumbers: number[], timeoutMs = 20_000): Promise<any> {
-  return ask(b.socket, 'seats:hold', { dateId, seatNumbers, queueToken: b.queueToken }, timeoutMs);
+  return new TicketClient(b.client.socket, timeoutMs).hold(b.queueToken, dateId, seatNumbers);
 }
 
 /** payment:pay over the buyer's socket; the ack as received. */
 export function pay(b: Buyer, reservationId: number, idempotencyKey?: string): Promise<any> {
-  return ask(b.socket, 'payment:pay', { reservationId, queueToken: b.queueToken, ...(idempotencyKey ? { idempotencyKey } : {}) });
+  return b.client.pay(b.queueToken, reservationId, idempotencyKey);
 }

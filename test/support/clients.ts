@@ -1,12 +1,16 @@
 import type { Socket } from 'socket.io-client';
-import { connectClient } from './server';
+import { connect } from '../../src/client';
 
 /** Sockets opened through client(); jest loads this module once per test file. */
 const open: Socket[] = [];
 
-/** A connected socket.io client (WebSocket only) that closeClients() closes. */
+/**
+ * A connected socket.io client (the typed client's connect(): WebSocket only)
+ * that closeClients() closes. Typed loosely, so tests can also send what the
+ * protocol forbids; `new TicketClient(socket)` gives the typed commands.
+ */
 export async function client(server: { url: string }, token: string): Promise<Socket> {
-  const socket = await connectClient(server, token);
+  const socket: Socket = await connect(server.url, token);
   open.push(socket);
   return socket;
 }

@@ -1,6 +1,7 @@
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
 import { createApp, type App } from '../../src/app';
+import { connect, request, signUp } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openDatabase, type Database } from '../../src/models/database';
@@ -90,28 +91,14 @@ export interface HttpResult<T = Record<string, unknown>> {
   body: T;
 }
 
-export async function http<T = Record<string, any>>(
+/** One HTTP call through the typed client's request(); JSON replies parsed. */
+export function http<T = Record<string, any>>(
   server: { url: string },
   method: string,
   path: string,
   options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  let body: string | undefined = options.raw;
-  if (options.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.body);
-  }
-  const res = await fetch(`${server.url}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (e.g. /metrics)
-  }
-  return { status: res.status, headers: res.headers, body: parsed as T };
+  return request<T>(server.url, method, path, options);
 }
 
 export interface TestUser {
@@ -139,9 +126,8 @@ export function madeByThisFile(): { userIds: number[]; concertIds: number[] } {
 
 /** A new account with a password (PASSWORD unless given), signed in: the one way tests create users. */
 export async function signup(server: { url: string }, name = `user${++userCounter}-${fileTag}`, password = PASSWORD): Promise<TestUser> {
-  const res = await http(server, 'POST', '/users', { body: { name, password } });
-  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-  const user = { ...res.body['user'], token: res.body['token'], refreshToken: res.body['refreshToken'], password } as TestUser;
+  const session = await signUp(server.url, name, password);
+  const user: TestUser = { ...session.user, token: session.token, refreshToken: session.refreshToken, password };
   made.userIds.add(user.id);
   return user;
 }
@@ -182,21 +168,9 @@ export async function createConcert(
   return concert;
 }
 
-/** A connected socket.io client over WebSocket only; rejects with the connect_error message. */
+/** A connected socket.io client over WebSocket only (the typed client's connect()); rejects with the connect_error. */
 export function connectClient(server: { url: string }, token?: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(server.url, {
-      transports: ['websocket'],
-      auth: token === undefined ? {} : { token },
-      reconnection: false,
-      forceNew: true,
-    });
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => {
-      socket.close();
-      reject(err);
-    });
-  });
+  return connect(server.url, token);
 }
 
 /** Resolves with the next `event` payload matching `predicate`, or rejects after `timeoutMs`. */
