@@ -49,9 +49,10 @@ export function createAccountsModule({ config, log, db, tokens, redis, logins }:
     batch: config.sessionPurgeBatch,
   });
   const passwords = new Passwords({ cost: config.scryptCost, blockSize: config.scryptBlockSize });
+  const authenticator = external ?? guard;
   return {
-    authenticator: external ?? guard,
-    commands: accountCommands({ config, accounts, sessions, passwords, tokens, control: guard, external: external !== undefined, logins }),
+    authenticator,
+    commands: accountCommands({ config, accounts, sessions, passwords, tokens, control: guard, authenticator, external: external !== undefined, logins }),
     hooks: {
       connected: (socket) => guard.track(socket),
       disconnected: (socket) => guard.untrack(socket),
