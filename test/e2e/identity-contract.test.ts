@@ -4,7 +4,8 @@
  * addresses try; the per-IP budget shared by signup, login and refresh, with
  * Retry-After and details.retryAfterMs; auth:refresh with a revoked
  * session's token; auth:refresh with an external provider's tokens;
- * queue:challenge on a concert that needs none.
+ * queue:challenge on a concert that needs none; the per-user budget on
+ * socket commands that need no token over HTTP (the catalog).
  */
 import jwt from 'jsonwebtoken';
 import { PASSWORD, createConcert, http, login, serverFor, signup, type TestServer } from '../support/server';
@@ -103,5 +104,27 @@ describe('auth:refresh with an external identity provider', () => {
     expectAckError(await ask(socket, 'auth:refresh', { token: providerToken(`${sub}-other`) }), 'UNAUTHORIZED');
     await roundTrip(socket);
     expect(socket.connected).toBe(true);
+  });
+});
+
+describe('the per-user budget on the catalog’s socket events', () => {
+  let server: TestServer;
+  serverFor({ env: { RATE_LIMIT_PER_USER: '5' } }, (s) => (server = s));
+
+  it('a socket’s concerts:list and concert:dates spend its user’s budget like any command: past it, RATE_LIMITED with details.retryAfterMs', async () => {
+    const user = await signup(server);
+    const concert = await createConcert(server, { seats: 2 });
+    const socket = await client(server, user.token);
+    const acks = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(socket, i % 2 ? 'concerts:list' : 'concert:dates', i % 2 ? {} : { concertId: concert.id })));
+    const limited = acks.filter((a) => !a.ok);
+    // Bursts of twice the rate pass; a few more may refill while the 30 run.
+    expect(acks.filter((a) => a.ok).length).toBeGreaterThanOrEqual(10);
+    expect(limited.length).toBeGreaterThanOrEqual(15);
+    for (const ack of limited) {
+      expectAckError(ack, 'RATE_LIMITED');
+      expect(ack.error.details.retryAfterMs).toBeGreaterThan(0);
+    }
+    // HTTP's public catalog needs no token and spends no user's budget.
+    expect((await http(server, 'GET', '/concerts')).status).toBe(200);
   });
 });
