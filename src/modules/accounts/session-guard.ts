@@ -80,6 +80,8 @@ export class SessionGuard implements SessionControl {
 
   rebind(socket: AppSocket, identity: Identity): void {
     if (identity.sessionId !== undefined && this.revokedIds.has(identity.sessionId)) throw refused();
+    // Closed while its new token was checked (its old session revoked): tracking it again would keep it forever.
+    if (socket.disconnected) throw refused();
     this.untrack(socket);
     socket.data.sessionId = identity.sessionId;
     this.track(socket);
