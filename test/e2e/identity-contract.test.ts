@@ -128,3 +128,29 @@ describe('the per-user budget on the catalog’s socket events', () => {
     expect((await http(server, 'GET', '/concerts')).status).toBe(200);
   });
 });
+
+describe('account and session edges', () => {
+  let server: TestServer;
+  serverFor({}, (s) => (server = s));
+
+  it('takes a 100-character name and 8- and 200-character passwords; refuses 7 characters, and a name with a control character', async () => {
+    const stamp = Date.now().toString(36);
+    const long = `${stamp}-${'n'.repeat(100 - stamp.length - 1)}`;
+    expect(long).toHaveLength(100);
+    expect((await http(server, 'POST', '/users', { body: { name: long, password: '8 chars!' } })).status).toBe(201);
+    expect((await http(server, 'POST', '/users', { body: { name: `${stamp}-p200`, password: 'p'.repeat(200) } })).status).toBe(201);
+    expect((await http(server, 'POST', '/sessions', { body: { name: `${stamp}-P200`, password: 'p'.repeat(200) } })).status).toBe(200);
+    expectHttpError(await http(server, 'POST', '/users', { body: { name: `${stamp}-short`, password: '7 chars' } }), 400, 'VALIDATION_FAILED');
+    expectHttpError(await http(server, 'POST', '/users', { body: { name: `${stamp}\u0007bell`, password: PASSWORD } }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('logout takes no body or an empty object, and answers 200 {} once; the session’s token is refused after', async () => {
+    const user = await signup(server);
+    const again = await login(server, user);
+    const bare = await http(server, 'POST', '/sessions/logout', { token: user.token });
+    expect({ status: bare.status, body: bare.body }).toEqual({ status: 200, body: {} });
+    const withBody = await http(server, 'POST', '/sessions/logout', { token: again.token, body: {} });
+    expect({ status: withBody.status, body: withBody.body }).toEqual({ status: 200, body: {} });
+    expectHttpError(await http(server, 'POST', '/sessions/logout', { token: again.token }), 401, 'UNAUTHORIZED');
+  });
+});
