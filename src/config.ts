@@ -24,6 +24,12 @@ export interface Config {
   accessTokenTtlSeconds: number;
   /** A session's refresh lifetime, counted from its last refresh. */
   sessionTtlDays: number;
+  /** How often expired and revoked session rows are deleted; 0: never. */
+  sessionPurgeIntervalSeconds: number;
+  /** An expired or revoked session row is kept this long before the purge deletes it. */
+  sessionPurgeAfterHours: number;
+  /** Rows one purge statement deletes at most: each statement's locks and WAL stay small. */
+  sessionPurgeBatch: number;
   /** scrypt N and r for new password hashes (a hash keeps its own parameters). */
   scryptCost: number;
   scryptBlockSize: number;
@@ -133,6 +139,9 @@ export function loadConfig(env: Env = process.env): Config {
     allowPasswordlessSignup: bool(env, 'ALLOW_PASSWORDLESS_SIGNUP', false) ?? false,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400),
     sessionTtlDays: int(env, 'SESSION_TTL_DAYS', 30, 1, 3650),
+    sessionPurgeIntervalSeconds: int(env, 'SESSION_PURGE_INTERVAL_SECONDS', 3600, 0, 604_800),
+    sessionPurgeAfterHours: int(env, 'SESSION_PURGE_AFTER_HOURS', 24, 0, 87_600),
+    sessionPurgeBatch: int(env, 'SESSION_PURGE_BATCH', 1000, 1, 100_000),
     scryptCost: powerOfTwo(env, 'SCRYPT_COST', 16_384),
     scryptBlockSize: int(env, 'SCRYPT_BLOCK_SIZE', 11, 1, 64),
     adminToken: secret(env, 'ADMIN_TOKEN', MIN_ADMIN_TOKEN_CHARS, 'characters', (s) => [...s].length),

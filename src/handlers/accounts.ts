@@ -4,7 +4,7 @@ import type { AccountRepository } from '../models/account-repository';
 import type { IssuedSession, SessionRepository } from '../models/session-repository';
 import type { Passwords } from '../passwords';
 import type { Tokens } from '../tokens';
-import type { SessionControl } from './auth';
+import type { Authenticator, SessionControl } from './auth';
 import type { Budgets } from './budgets';
 import { defineCommand, type Command } from './command';
 import { compile, object, type Validated } from './schemas';
@@ -26,6 +26,8 @@ export interface AccountDeps {
   passwords: Passwords;
   tokens: Tokens;
   control: SessionControl;
+  /** Whoever checks access tokens: our sessions, or the external provider. */
+  authenticator: Authenticator;
   /** An external identity provider issues the tokens: no signup, login or refresh here. */
   external: boolean;
   /** Failed logins per name: guessing one password stays slow however many addresses try. */
@@ -114,7 +116,7 @@ export function accountCommands(deps: AccountDeps): Command[] {
       validate: validateToken,
       async run({ token }: Validated<typeof validateToken>, ctx) {
         if (!ctx.socket) throw new AppError('NOT_FOUND', 'auth:refresh is a socket event');
-        const identity = await control.authenticate(token);
+        const identity = await deps.authenticator.authenticate(token);
         if (identity.userId !== ctx.userId) throw new AppError('UNAUTHORIZED', 'the token names another user');
         control.rebind(ctx.socket, identity);
         return {};

@@ -9,6 +9,12 @@ export interface Identity {
 /** Turns an access token into an identity, or throws UNAUTHORIZED. */
 export interface Authenticator {
   authenticate(token: unknown): Promise<Identity>;
+  /**
+   * Whether this instance has seen `sessionId` revoked. A handshake checks it once its socket is
+   * connected: the token was verified earlier, and a revocation processed in between found no
+   * socket of the session to close.
+   */
+  isRevoked?(sessionId: string): boolean;
 }
 
 /** What the account commands need from the session machinery of the instance. */

@@ -75,8 +75,9 @@ export class CommandRunner {
     const { budgets, dependencies: guard } = this.guards;
     const needs = guard?.needs(command) ?? [];
     try {
-      // Spent before validation: junk costs a budget like anything else.
-      if (budgets && command.auth === 'user') await budgets.user(ctx.userId);
+      // Spent before validation: junk costs a budget like anything else. A known user pays even for a
+      // public command (the catalog on a socket): the budget is per user across every command.
+      if (budgets && (command.auth === 'user' || ctx.userId > 0)) await budgets.user(ctx.userId);
       else if (budgets && command.budget === 'ip') await budgets.ip(ctx.ip);
       if (!command.validate(input)) throw validationError(command.validate);
       guard?.dependencies.require(needs);

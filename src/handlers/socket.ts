@@ -61,6 +61,12 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
   });
 
   io.on('connection', (socket) => {
+    // Checked before the socket is counted or tracked: from here on a revocation finds it and closes it.
+    const sessionId = socket.data.sessionId;
+    if (sessionId !== undefined && authenticator.isRevoked?.(sessionId)) {
+      socket.disconnect(true);
+      return;
+    }
     const userId = socket.data.userId;
     const join = async (room: string) => {
       await socket.join(room);

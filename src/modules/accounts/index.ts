@@ -13,6 +13,7 @@ import type { Command } from '../../handlers/command';
 import type { SocketHooks } from '../../handlers/socket';
 import { ExternalIdentity } from './external-identity';
 import { SessionGuard } from './session-guard';
+import { SessionPurge } from './session-purge';
 
 export interface AccountsModuleDeps {
   config: Config;
@@ -40,15 +41,29 @@ export function createAccountsModule({ config, log, db, tokens, redis, logins }:
   const guard = new SessionGuard({ tokens, sessions, log, redis, channel: `${config.redisPrefix}sessions:revoked` });
   const { jwtJwksUrl: jwksUrl, jwtPublicKey: publicKey, jwtIssuer: issuer, jwtAudience: audience } = config;
   const external = (jwksUrl || publicKey) && issuer && audience ? new ExternalIdentity({ jwksUrl, publicKey, issuer, audience }, accounts) : undefined;
+  const purge = new SessionPurge({
+    sessions,
+    log,
+    intervalSeconds: config.sessionPurgeIntervalSeconds,
+    afterHours: config.sessionPurgeAfterHours,
+    batch: config.sessionPurgeBatch,
+  });
   const passwords = new Passwords({ cost: config.scryptCost, blockSize: config.scryptBlockSize });
+  const authenticator = external ?? guard;
   return {
-    authenticator: external ?? guard,
-    commands: accountCommands({ config, accounts, sessions, passwords, tokens, control: guard, external: external !== undefined, logins }),
+    authenticator,
+    commands: accountCommands({ config, accounts, sessions, passwords, tokens, control: guard, authenticator, external: external !== undefined, logins }),
     hooks: {
       connected: (socket) => guard.track(socket),
       disconnected: (socket) => guard.untrack(socket),
     },
-    start: () => guard.start(),
-    close: () => guard.close(),
+    async start() {
+      await guard.start();
+      purge.start();
+    },
+    async close() {
+      await purge.stop();
+      await guard.close();
+    },
   };
 }

@@ -19,18 +19,23 @@ export interface SessionGuardDeps {
 // this bounds how stale an instance can be if one was lost (Redis down).
 const TRUST_MS = 30_000;
 const MAX_CACHED = 100_000;
+// Revoked session ids are remembered for tokens checked before their revocation and used after it
+// (a handshake, auth:refresh). Only checks in flight need them, so the newest 100,000 are plenty.
+const MAX_REVOKED = 100_000;
 
 /**
  * Our access tokens: a token is good while its session is live and its user
  * exists. Live sessions are cached in memory, so a hold costs no extra query;
  * a revocation (here, or on another instance through Redis pub/sub) drops the
  * session from every cache and disconnects its sockets on every instance.
+ * A socket whose handshake checked its token before the revocation reached
+ * this instance and connects after it is closed as it connects: an instance
+ * remembers the sessions it has seen revoked.
  */
 export class SessionGuard implements SessionControl {
   private readonly live = new Map<string, { userId: number; until: number }>();
   private readonly sockets = new Map<string, Set<AppSocket>>();
-  // A lookup that began before a revocation must not cache what it read.
-  private revocations = 0;
+  private readonly revokedIds = new Set<string>();
   private subscriber?: Redis;
 
   constructor(private readonly deps: SessionGuardDeps) {}
@@ -57,10 +62,10 @@ export class SessionGuard implements SessionControl {
       if (cached.userId !== userId) throw refused();
       return { userId, sessionId };
     }
-    const before = this.revocations;
     const session = await this.deps.sessions.live(sessionId);
-    if (!session || session.userId !== userId) throw refused();
-    if (before === this.revocations) this.remember(sessionId, userId, Math.min(now + TRUST_MS, session.expiresAt));
+    // The read may predate a revocation processed while it was in flight.
+    if (!session || session.userId !== userId || this.revokedIds.has(sessionId)) throw refused();
+    this.remember(sessionId, userId, Math.min(now + TRUST_MS, session.expiresAt));
     return { userId, sessionId };
   }
 
@@ -69,7 +74,14 @@ export class SessionGuard implements SessionControl {
     await this.deps.redis?.publish(this.deps.channel, sessionId).catch((err: unknown) => this.deps.log.warn({ err }, 'revocation not published'));
   }
 
+  isRevoked(sessionId: string): boolean {
+    return this.revokedIds.has(sessionId);
+  }
+
   rebind(socket: AppSocket, identity: Identity): void {
+    if (identity.sessionId !== undefined && this.revokedIds.has(identity.sessionId)) throw refused();
+    // Closed while its new token was checked (its old session revoked): tracking it again would keep it forever.
+    if (socket.disconnected) throw refused();
     this.untrack(socket);
     socket.data.sessionId = identity.sessionId;
     this.track(socket);
@@ -92,7 +104,8 @@ export class SessionGuard implements SessionControl {
   }
 
   private forget(sessionId: string): void {
-    this.revocations++;
+    if (this.revokedIds.size >= MAX_REVOKED) this.revokedIds.delete(this.revokedIds.values().next().value ?? '');
+    this.revokedIds.add(sessionId);
     this.live.delete(sessionId);
     const sockets = this.sockets.get(sessionId);
     this.sockets.delete(sessionId);
