@@ -15,6 +15,7 @@ import { Dependencies, type Dependency } from './dependencies';
 import { healthRoutes } from './handlers/health';
 import { createMetrics } from './metrics';
 import { mountSocket, type AppServer, type SocketHooks } from './handlers/socket';
+import { explainedAuthenticator } from './handlers/auth';
 import { Tokens } from './tokens';
 import { catalogCommands } from './handlers/catalog';
 import type { Engine } from './server/engine';
@@ -117,7 +118,8 @@ export function createApp(deps: AppDeps): App {
   const clientIp = new ClientIp(config.trustProxy);
   const gate = new DrainGate();
   const hooks: SocketHooks[] = [accounts.hooks, queue.hooks];
-  mountSocket(io, { commands, runner, authenticator: accounts.authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed, gate });
+  const authenticator = explainedAuthenticator(accounts.authenticator, (err) => dependencies.explain(err, ['postgres']));
+  mountSocket(io, { commands, runner, authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed, gate });
 
   const raw = new Map<string, RawHandler>([
     ...healthRoutes({ db, redis, gate, dependencies }),
@@ -135,7 +137,7 @@ export function createApp(deps: AppDeps): App {
     ...staticFiles(),
     ...apiDocs(ROUTES, commands).handlers,
   ]);
-  const http = new HttpApi({ commands, runner, authenticator: accounts.authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw, gate });
+  const http = new HttpApi({ commands, runner, authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw, gate });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   let closing: Promise<void> | undefined;

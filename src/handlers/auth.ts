@@ -24,3 +24,18 @@ export interface SessionControl extends Authenticator {
   /** The socket now runs as `identity` (same user, perhaps another session). */
   rebind(socket: AppSocket, identity: Identity): void;
 }
+
+/**
+ * `authenticator` whose failures `explain` may turn into UNAVAILABLE: a session read that
+ * fails because PostgreSQL does is an outage to retry, not a bad token (a socket's
+ * connect_error) or an INTERNAL error (HTTP).
+ */
+export function explainedAuthenticator(authenticator: Authenticator, explain: (err: unknown) => unknown): Authenticator {
+  return {
+    authenticate: (token) =>
+      authenticator.authenticate(token).catch((err: unknown) => {
+        throw explain(err);
+      }),
+    isRevoked: authenticator.isRevoked?.bind(authenticator),
+  };
+}

@@ -56,7 +56,7 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
         socket.data.connectedAt = Date.now();
         next();
       },
-      () => next(new Error('UNAUTHORIZED')),
+      (err: unknown) => next(new Error(err instanceof AppError && err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'UNAUTHORIZED')),
     );
   });
 

@@ -11,7 +11,7 @@ import { ask, closeClients } from '../support/clients';
 import { startInstance, stopCluster, type Instance } from '../support/cluster';
 import { PG_ADMIN_URL, testRedisPrefix } from '../support/env';
 import { FAST_QUEUE } from '../support/queue';
-import { createConcert, http } from '../support/server';
+import { connectClient, createConcert, http, signup } from '../support/server';
 import { waitFor } from '../support/wait';
 
 afterEach(closeClients);
@@ -54,6 +54,8 @@ describe('a server process whose PostgreSQL stops answering', () => {
     const b = await buyer(instance, concert.id, { balance: 10_000 });
     const first = await hold(b, dateId, [1]);
     expect(first).toMatchObject({ ok: true });
+    // Signed up but not yet seen by the authenticator: its first request must read the session.
+    const newcomer = await signup(instance);
 
     await cutOff(false);
     const unavailable = { ok: false, error: { code: 'UNAVAILABLE', message: expect.any(String), details: { retryAfterMs: 1000 } } };
@@ -68,6 +70,10 @@ describe('a server process whose PostgreSQL stops answering', () => {
     timings.push(Date.now() - started);
     expect(viaHttp).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
     expect(viaHttp.headers.get('retry-after')).toBe('1');
+    // A session that must be read to authenticate is an outage too, not INTERNAL nor UNAUTHORIZED.
+    const firstRequest = await http(instance, 'POST', '/queue/token', { token: newcomer.token, body: { concertId: concert.id } });
+    expect(firstRequest).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+    await expect(connectClient(instance, newcomer.token)).rejects.toThrow('UNAVAILABLE');
     for (const ms of timings) expect(ms).toBeLessThan(1000);
     expect(await http(instance, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
     expect(await http(instance, 'GET', '/health')).toMatchObject({ status: 200 });
