@@ -40,7 +40,7 @@ export interface QueueModule {
   /** Presence: connected sockets keep a user from going idle. */
   hooks: SocketHooks;
   /** Live figures of a concert's waiting room, for the operator. */
-  counts(concertId: number): Promise<QueueCounts & { preQueued: number }>;
+  counts(concertId: number): Promise<QueueCounts>;
   /** Stop admission timers. */
   close(): Promise<void>;
 }
@@ -80,7 +80,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
       connected: (socket) => waitingRooms.connected(socket.data.userId),
       disconnected: (socket) => waitingRooms.disconnected(socket.data.userId),
     },
-    counts: async (concertId) => ({ ...(await store.counts(concertId, Date.now())), preQueued: 0 }),
+    counts: (concertId) => store.counts(concertId, Date.now()),
     async close() {
       await started;
       await waitingRooms.close();
