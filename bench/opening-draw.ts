@@ -1,5 +1,5 @@
 /**
- * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores memory,redis]`.
+ * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores memory,redis] [--detached]`.
  * Fills a pre-queue with that many users (straight into the queue store, no sockets: one
  * process holds at most ~19,900), then does what the lease holder's tick does at the
  * opening, timed step by step: the Fisher–Yates shuffle on crypto.randomInt, the store's
@@ -7,6 +7,10 @@
  * drawn user through a real socket.io server's push path (encoded and handed to the
  * adapter; no socket is connected, so no network write). Then the first tick after the
  * opening and a check that drawn positions are exact.
+ *
+ * Wall times swing with whatever else the machine runs; the CPU columns do much less: the
+ * Redis server's own CPU for the draw (INFO cpu, before and after) and this process's CPU for
+ * the pushes. Point REDIS_URL at a Redis of your own to keep other clients out of the figures.
  */
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -22,7 +26,7 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 
-async function run(kind: string, users: number) {
+async function run(kind: string, users: number, detached: boolean) {
   const redis = kind === 'redis' ? new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
   const prefix = `tix-bench-draw-${process.pid}-${Date.now()}:`;
   const store: QueueStore = redis ? new RedisQueueStore(redis, prefix, 50) : new MemoryQueueStore(50);
@@ -33,12 +37,22 @@ async function run(kind: string, users: number) {
   try {
     const fill0 = performance.now();
     for (let from = 1; from <= users; from += 1000) {
-      await Promise.all(Array.from({ length: Math.min(1000, users - from + 1) }, (_, i) => store.join(concertId, from + i, 1, users + 1, opensAt)));
+      const batch = Array.from({ length: Math.min(1000, users - from + 1) }, (_, i) => from + i);
+      // Waiting on the page: a socket open, so not detached (--detached: joined over HTTP, no socket).
+      if (!detached) await Promise.all(batch.map((userId) => store.presence(userId, 1, 1)));
+      // Every real join stores the entry's queue token, which the draw moves to the ticket.
+      await Promise.all(
+        batch.map(async (userId) => {
+          const joined = await store.join(concertId, userId, 1, users + 1, opensAt);
+          if (!joined.full) await store.setToken(concertId, joined.entry.ticket, `queue-token-of-${userId}`);
+        }),
+      );
     }
     const fillMs = performance.now() - fill0;
     const before = await store.tick(concertId, { now: opensAt, paused: false, intervalMs: 1000, batch: 0, maxActive: 0, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
     if (before.preQueued !== users) throw new Error(`pre-queued ${before.preQueued}, expected ${users}`);
 
+    const redisCpu0 = redis ? await redisCpuMs(redis) : 0;
     const t0 = performance.now();
     let shuffleMs = 0;
     const drawn = await store.draw(
@@ -52,7 +66,9 @@ async function run(kind: string, users: number) {
       { now: opensAt, leaseMs: 60_000 },
     );
     const t1 = performance.now();
+    const redisDrawCpu = redis ? (await redisCpuMs(redis)) - redisCpu0 : undefined;
     if (!drawn || drawn.drawn.length !== users) throw new Error('draw refused or short');
+    const pushCpu0 = process.cpuUsage();
     for (const d of drawn.drawn) {
       push.toUser(d.userId, 'queue:status', {
         concertId,
@@ -67,6 +83,7 @@ async function run(kind: string, users: number) {
       });
     }
     const t2 = performance.now();
+    const pushCpu = process.cpuUsage(pushCpu0);
 
     const tick0 = performance.now();
     const first = await store.tick(concertId, { now: opensAt + 1000, paused: false, intervalMs: 1000, batch: 50, maxActive: 200, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
@@ -80,10 +97,13 @@ async function run(kind: string, users: number) {
     return {
       store: kind === 'memory' ? 'in-process' : 'redis',
       users,
+      sockets: detached ? 'none' : 'open',
       'fill ms': Math.round(fillMs),
       'shuffle ms': Math.round(shuffleMs),
       'store draw ms (incl. shuffle)': Math.round(t1 - t0),
+      'redis CPU ms (draw)': redisDrawCpu === undefined ? '-' : Math.round(redisDrawCpu),
       'pushes ms': Math.round(t2 - t1),
+      'pushes CPU ms': Math.round((pushCpu.user + pushCpu.system) / 1000),
       'shuffled and told ms': Math.round(totalMs),
       'users/s': Math.round(users / (totalMs / 1000)),
       'first tick ms': Math.round(tickMs * 10) / 10,
@@ -98,10 +118,17 @@ async function run(kind: string, users: number) {
   }
 }
 
+/** The Redis server's CPU time so far (user + system), from INFO cpu. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 'NaN');
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
 async function main() {
   const users = Number(arg('users', '100000'));
   const rows = [];
-  for (const kind of arg('stores', 'memory,redis').split(',')) rows.push(await run(kind, users));
+  for (const kind of arg('stores', 'memory,redis').split(',')) rows.push(await run(kind, users, process.argv.includes('--detached')));
   console.table(rows);
 }
 
