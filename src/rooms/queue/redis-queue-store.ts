@@ -199,7 +199,7 @@ export class RedisQueueStore implements QueueStore {
   private keys(concertId: number, userId?: number): string[] {
     const names = ['meta', 'line', 'leaving', 'active', 'detached', 'entries', 'tokens', 'users', 'gone', 'lease'];
     const queues = userId === undefined ? this.global('none') : this.userKey(userId);
-    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, ...['admits', 'pre', 'alias'].map((n) => this.key(concertId, n))];
+    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, ...['admits', 'pre', 'alias', 'tickets'].map((n) => this.key(concertId, n))];
   }
 }
 
