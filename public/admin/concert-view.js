@@ -138,12 +138,15 @@ export class ConcertView {
   }
 
   async togglePause() {
+    // The last outcome is cleared: the next one shown is this change's.
+    this.message('');
     const paused = !this.concert.sale.paused;
     if (!(await confirmAction(t(paused ? 'confirmPause' : 'confirmResume', { title: this.concert.title })))) return;
     await this.change({ paused });
   }
 
   async saveSale() {
+    this.message('');
     const form = {
       opensAt: fromLocalInput($('opensAt').value),
       admitPerTick: Number($('admitPerTick').value),
@@ -165,6 +168,7 @@ export class ConcertView {
   }
 
   async addDate() {
+    this.message('');
     const startsAt = fromLocalInput($('startsAt').value);
     const seats = { count: Number($('seatCount').value), price: Number($('seatPrice').value) };
     const grade = $('seatGrade').value.trim();

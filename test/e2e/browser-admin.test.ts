@@ -44,6 +44,8 @@ async function open(path: string, name: string, viewport = { width: 1280, height
 async function confirmed(operator: Buyer, button: string, text: RegExp): Promise<void> {
   await operator.byTestId(button).click();
   await operator.byTestId('confirm-text').filter({ hasText: text }).waitFor();
+  // The last change's "Saved." is gone before this one is confirmed.
+  await operator.byTestId('message').waitFor({ state: 'hidden' });
   await operator.byTestId('confirm-ok').click();
   await operator.hasText('message', /Saved\./);
 }
