@@ -17,6 +17,7 @@ import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
 import { systemClock } from '../timers/clock';
 import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
 import type { SaleBook } from '../rooms/queue/sale-book';
+import { createDrawChannel } from './draw-channel';
 
 export interface QueueModuleDeps {
   config: Config;
@@ -65,10 +66,13 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
     prefix: config.redisPrefix,
     clock: systemClock,
   });
+  // With Redis, the opening's draw is told through one message, not one adapter publish per user.
+  const drawChannel = deps.redis ? createDrawChannel({ io, redis: deps.redis, prefix: config.redisPrefix, log }) : undefined;
   const waitingRooms = new WaitingRoomRegistry({
     ...deps,
     store,
     door,
+    tellDrawn: drawChannel?.tell,
     joinBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsJoin(groups.queue(concertId)),
     leaveBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsLeave(groups.queue(concertId)),
   });
@@ -84,6 +88,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
     async close() {
       await started;
       await waitingRooms.close();
+      await drawChannel?.close();
     },
   };
 }
