@@ -29,7 +29,12 @@ const PRELUDE = `
 local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES, ADMITS, PRE, ALIAS, TICKETS = unpack(KEYS)
 local LATE = 1e15
 -- What names the entry a ticket or key names: a drawn entry is still named by its key (45 is '-').
-local function resolve(t) if string.byte(t, 1) == 45 then return t end return redis.call('HGET', TICKETS, t) or t end
+-- A key whose entry a draw before this scheme renamed to its ticket is followed to it.
+local function resolve(t)
+  if string.byte(t, 1) ~= 45 then return redis.call('HGET', TICKETS, t) or t end
+  if redis.call('HEXISTS', ENTRIES, t) == 1 then return t end
+  return redis.call('HGET', ALIAS, t) or t
+end
 -- The ticket of an entry: a drawn key's ticket; a key not drawn yet stands for itself.
 local function ticketOf(t) if string.byte(t, 1) == 45 then return redis.call('HGET', ALIAS, t) or t end return t end
 local function parse(s)
