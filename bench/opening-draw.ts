@@ -1,44 +1,64 @@
 /**
- * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores memory,redis]`.
+ * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores memory,redis] [--detached] [--per-user]`.
  * Fills a pre-queue with that many users (straight into the queue store, no sockets: one
  * process holds at most ~19,900), then does what the lease holder's tick does at the
  * opening, timed step by step: the Fisher–Yates shuffle on crypto.randomInt, the store's
  * atomic draw (durable in the store before anyone is told), and one `queue:status` push per
  * drawn user through a real socket.io server's push path (encoded and handed to the
- * adapter; no socket is connected, so no network write). Then the first tick after the
+ * adapter; no socket is connected, so no network write). With Redis the drawn are told as
+ * the server tells them, one published message then the pushes; `--per-user` pushes each
+ * through the sharded Redis adapter instead (a publish per user, the path before). Then the first tick after the
  * opening and a check that drawn positions are exact.
+ *
+ * Wall times swing with whatever else the machine runs; the CPU columns do much less: the
+ * Redis server's own CPU for the draw (INFO cpu, before and after) and this process's CPU for
+ * the pushes. Point REDIS_URL at a Redis of your own to keep other clients out of the figures.
  */
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { createSocketPush } from '../src/handlers/socket-push';
 import type { AppServer } from '../src/handlers/socket';
 import { MemoryQueueStore } from '../src/rooms/queue/memory-queue-store';
 import { RedisQueueStore } from '../src/rooms/queue/redis-queue-store';
 import type { QueueStore } from '../src/rooms/queue/queue-store';
 import { shuffle } from '../src/rooms/queue/shuffle';
+import { drawNews, eachDrawn, type DrawNews } from '../src/rooms/queue/draw-news';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 
-async function run(kind: string, users: number) {
+async function run(kind: string, users: number, detached: boolean, perUser: boolean) {
   const redis = kind === 'redis' ? new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
   const prefix = `tix-bench-draw-${process.pid}-${Date.now()}:`;
   const store: QueueStore = redis ? new RedisQueueStore(redis, prefix, 50) : new MemoryQueueStore(50);
   const io: AppServer = new Server();
+  const adapterClients = redis && perUser ? [redis.duplicate({ enableAutoPipelining: true }), redis.duplicate()] : [];
+  if (adapterClients[0] && adapterClients[1]) io.adapter(createShardedAdapter(adapterClients[0], adapterClients[1], { subscriptionMode: 'dynamic', channelPrefix: `${prefix}sio` }));
   const push = createSocketPush(io);
   const concertId = 1;
   const opensAt = 1_000_000;
   try {
     const fill0 = performance.now();
     for (let from = 1; from <= users; from += 1000) {
-      await Promise.all(Array.from({ length: Math.min(1000, users - from + 1) }, (_, i) => store.join(concertId, from + i, 1, users + 1, opensAt)));
+      const batch = Array.from({ length: Math.min(1000, users - from + 1) }, (_, i) => from + i);
+      // Waiting on the page: a socket open, so not detached (--detached: joined over HTTP, no socket).
+      if (!detached) await Promise.all(batch.map((userId) => store.presence(userId, 1, 1)));
+      // Every real join stores the entry's queue token, which the draw moves to the ticket.
+      await Promise.all(
+        batch.map(async (userId) => {
+          const joined = await store.join(concertId, userId, 1, users + 1, opensAt);
+          if (!joined.full) await store.setToken(concertId, joined.entry.ticket, `queue-token-of-${userId}`);
+        }),
+      );
     }
     const fillMs = performance.now() - fill0;
     const before = await store.tick(concertId, { now: opensAt, paused: false, intervalMs: 1000, batch: 0, maxActive: 0, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
     if (before.preQueued !== users) throw new Error(`pre-queued ${before.preQueued}, expected ${users}`);
 
+    const redisCpu0 = redis ? await redisCpuMs(redis) : 0;
     const t0 = performance.now();
     let shuffleMs = 0;
     const drawn = await store.draw(
@@ -52,21 +72,32 @@ async function run(kind: string, users: number) {
       { now: opensAt, leaseMs: 60_000 },
     );
     const t1 = performance.now();
+    const redisDrawCpu = redis ? (await redisCpuMs(redis)) - redisCpu0 : undefined;
     if (!drawn || drawn.drawn.length !== users) throw new Error('draw refused or short');
-    for (const d of drawn.drawn) {
-      push.toUser(d.userId, 'queue:status', {
-        concertId,
-        status: 'WAITING',
-        ticket: d.ticket,
-        opensAt: new Date(opensAt).toISOString(),
-        paused: false,
-        tick: drawn.tick,
-        position: d.position,
-        waiting: drawn.waiting,
-        etaSeconds: Math.ceil(d.position * drawn.secondsPerPosition),
-      });
+    const pushCpu0 = process.cpuUsage();
+    const news = drawNews(concertId, drawn, { opensAt: new Date(opensAt).toISOString(), paused: false, admitPerTick: 50, maxActive: 200, activeTtlSeconds: 600, challenge: 'off' });
+    if (redis && !perUser) {
+      // The server's path with Redis (src/modules/draw-channel.ts): one message; each instance, on
+      // receiving it, pushes to its own sockets. Counted here as if every drawn user were
+      // connected to this one instance, the worst case for one process.
+      const sub = redis.duplicate();
+      await sub.subscribe(`${prefix}draw`);
+      const told = new Promise<void>((resolve) =>
+        sub.on('message', (_channel: string, message: string) => {
+          eachDrawn(JSON.parse(message) as DrawNews, (userId, status) => push.toUser(userId, 'queue:status', status));
+          resolve();
+        }),
+      );
+      await redis.publish(`${prefix}draw`, JSON.stringify(news));
+      await told;
+      await sub.quit();
+    } else {
+      // One push per user through the adapter (--per-user with Redis: the sharded Redis adapter, a publish each).
+      eachDrawn(news, (userId, status) => push.toUser(userId, 'queue:status', status));
+      await redis?.ping();
     }
     const t2 = performance.now();
+    const pushCpu = process.cpuUsage(pushCpu0);
 
     const tick0 = performance.now();
     const first = await store.tick(concertId, { now: opensAt + 1000, paused: false, intervalMs: 1000, batch: 50, maxActive: 200, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
@@ -80,16 +111,21 @@ async function run(kind: string, users: number) {
     return {
       store: kind === 'memory' ? 'in-process' : 'redis',
       users,
+      sockets: detached ? 'none' : 'open',
+      told: !redis ? 'pushes' : perUser ? 'adapter, per user' : 'one message',
       'fill ms': Math.round(fillMs),
       'shuffle ms': Math.round(shuffleMs),
       'store draw ms (incl. shuffle)': Math.round(t1 - t0),
+      'redis CPU ms (draw)': redisDrawCpu === undefined ? '-' : Math.round(redisDrawCpu),
       'pushes ms': Math.round(t2 - t1),
+      'pushes CPU ms': Math.round((pushCpu.user + pushCpu.system) / 1000),
       'shuffled and told ms': Math.round(totalMs),
       'users/s': Math.round(users / (totalMs / 1000)),
       'first tick ms': Math.round(tickMs * 10) / 10,
     };
   } finally {
     await io.close().catch(() => undefined);
+    await Promise.all(adapterClients.map((c) => c.quit().catch(() => undefined)));
     if (redis) {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
@@ -98,10 +134,17 @@ async function run(kind: string, users: number) {
   }
 }
 
+/** The Redis server's CPU time so far (user + system), from INFO cpu. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 'NaN');
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
 async function main() {
   const users = Number(arg('users', '100000'));
   const rows = [];
-  for (const kind of arg('stores', 'memory,redis').split(',')) rows.push(await run(kind, users));
+  for (const kind of arg('stores', 'memory,redis').split(',')) rows.push(await run(kind, users, process.argv.includes('--detached'), process.argv.includes('--per-user')));
   console.table(rows);
 }
 

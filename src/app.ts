@@ -26,7 +26,9 @@ import { createQueueModule } from './modules/queue';
 import { createWallet } from './handlers/wallet';
 import { createSocketPush } from './handlers/socket-push';
 import { staticFiles } from './handlers/static-files';
-import { bearerOf, sameSecret } from './handlers/http-guards';
+import { AdminGuard, bearerOf, sameSecret } from './handlers/http-guards';
+import { mountAdminLive } from './handlers/admin-live';
+import { createLiveStats } from './modules/live-stats';
 import { createSeatModule, type SeatModule } from './modules/seats';
 import { createSaleModule } from './modules/sale';
 import { createAccountsModule } from './modules/accounts';
@@ -57,6 +59,9 @@ export interface App {
    */
   close(): Promise<void>;
 }
+
+/** PROTOCOL.md: `admin:stats` about once a second. */
+const ADMIN_STATS_INTERVAL_MS = 1000;
 
 /** http + socket.io + rooms, without listening: tests listen on port 0. */
 export function createApp(deps: AppDeps): App {
@@ -120,6 +125,16 @@ export function createApp(deps: AppDeps): App {
   const hooks: SocketHooks[] = [accounts.hooks, queue.hooks];
   const authenticator = explainedAuthenticator(accounts.authenticator, (err) => dependencies.explain(err, ['postgres']));
   mountSocket(io, { commands, runner, authenticator, metrics, log, clientIp, maxSocketsPerUser: config.maxSocketsPerUser, hooks, subscribed, gate });
+  // One guard for the admin routes and the /admin handshake: failed guesses count once per address.
+  const adminGuard = config.adminToken ? new AdminGuard(config.adminToken) : undefined;
+  const adminLive = mountAdminLive(io, {
+    guard: adminGuard,
+    gate,
+    clientIp,
+    stats: createLiveStats({ catalog: services.catalog, queueCounts: (id) => queue.counts(id), seatMap: (id) => seats.seatMap(id) }),
+    intervalMs: ADMIN_STATS_INTERVAL_MS,
+    log: log.child({ component: 'admin-live' }),
+  });
 
   const raw = new Map<string, RawHandler>([
     ...healthRoutes({ db, redis, gate, dependencies }),
@@ -137,7 +152,7 @@ export function createApp(deps: AppDeps): App {
     ...staticFiles(),
     ...apiDocs(ROUTES, commands).handlers,
   ]);
-  const http = new HttpApi({ commands, runner, authenticator, adminToken: config.adminToken, clientIp, log, metrics, raw, gate });
+  const http = new HttpApi({ commands, runner, authenticator, adminToken: config.adminToken, adminGuard, clientIp, log, metrics, raw, gate });
   const engine = pickEngine(config, io, (req) => http.handle(req), log);
 
   let closing: Promise<void> | undefined;
@@ -152,6 +167,7 @@ export function createApp(deps: AppDeps): App {
     log.info({ finished, unanswered: gate.pending, drainMs: Date.now() - started }, 'drained');
     await joining;
     await engine.close();
+    await adminLive.close();
     await queue.close();
     await seats.close();
     await sale.close();

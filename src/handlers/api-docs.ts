@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PUSH_SCHEMAS } from '../protocol/push-schemas';
+import { ADMIN_PUSH_SCHEMAS, PUSH_SCHEMAS } from '../protocol/push-schemas';
 import { buildAsyncApi } from './asyncapi';
 import type { Command } from './command';
 import { eventsPage, swaggerPage, SWAGGER_INIT } from './docs-pages';
@@ -43,7 +43,7 @@ const DOCS_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 
 export function apiDocs(routes: readonly Route[], commands: ReadonlyMap<string, Command>): ApiDocs {
   const info = packageInfo();
   const openapi = buildOpenApi(info, routes, commands);
-  const asyncapi = buildAsyncApi(info, commands.values(), PUSH_SCHEMAS);
+  const asyncapi = buildAsyncApi(info, commands.values(), PUSH_SCHEMAS, ADMIN_PUSH_SCHEMAS);
   // Swagger UI sets inline styles on its elements: the docs pages allow inline style, not inline script.
   const html = (body: string): RawHandler => () => ({
     status: 200,

@@ -5,7 +5,8 @@ import { inputSchema, type ApiInfo } from './openapi';
 /**
  * AsyncAPI 3 for the Socket.IO default namespace, from the same command
  * table as REST: every socket-mounted command is a message the server
- * receives and answers with an ack; every push is a message it sends.
+ * receives and answers with an ack; every push is a message it sends. The
+ * operator's `/admin` namespace is a channel of its own (pushes only).
  */
 type Schema = Record<string, unknown>;
 
@@ -13,6 +14,7 @@ type Schema = Record<string, unknown>;
 export const messageId = (event: string): string => event.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 const CHANNEL = 'socket';
+const ADMIN_CHANNEL = 'admin';
 const ref = (...path: string[]) => ({ $ref: `#/${path.join('/')}` });
 
 const ackSchema = {
@@ -30,7 +32,7 @@ const ackSchema = {
   ],
 };
 
-export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes: Readonly<Record<string, PushSchema>>): Schema {
+export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes: Readonly<Record<string, PushSchema>>, adminPushes: Readonly<Record<string, PushSchema>> = {}): Schema {
   const messages: Record<string, Schema> = { ack: { name: 'ack', title: 'Ack (reply to a command)', payload: ackSchema } };
   const operations: Record<string, Schema> = {};
   for (const command of commands) {
@@ -62,6 +64,19 @@ export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes
       messages: [ref('channels', CHANNEL, 'messages', id)],
     };
   }
+  const adminMessages: Record<string, Schema> = {};
+  for (const [event, push] of Object.entries(adminPushes)) {
+    const id = messageId(event);
+    adminMessages[id] = { name: event, title: event, summary: `server → operator; to ${push.to}`, payload: structuredClone(push.payload) };
+    operations[id] = {
+      action: 'send',
+      title: event,
+      channel: ref('channels', ADMIN_CHANNEL),
+      messages: [ref('channels', ADMIN_CHANNEL, 'messages', id)],
+      security: [ref('components', 'securitySchemes', 'adminToken')],
+    };
+  }
+  const adminChannel = { address: '/admin', title: 'Socket.IO namespace /admin (the operator, auth: {token: ADMIN_TOKEN})', messages: adminMessages };
   return {
     asyncapi: '3.0.0',
     info,
@@ -77,6 +92,7 @@ export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes
     },
     channels: {
       [CHANNEL]: { address: '/', title: 'Socket.IO default namespace', messages },
+      ...(Object.keys(adminMessages).length > 0 ? { [ADMIN_CHANNEL]: adminChannel } : {}),
     },
     operations,
     components: {
@@ -85,6 +101,11 @@ export function buildAsyncApi(info: ApiInfo, commands: Iterable<Command>, pushes
           type: 'apiKey',
           in: 'user',
           description: 'the JWT from POST /users, sent in the Socket.IO handshake as `auth: {token}`',
+        },
+        adminToken: {
+          type: 'apiKey',
+          in: 'user',
+          description: 'ADMIN_TOKEN, sent in the `/admin` namespace handshake as `auth: {token}`',
         },
       },
     },

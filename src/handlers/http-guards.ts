@@ -52,12 +52,17 @@ export class AdminGuard {
   constructor(private readonly token: string) {}
 
   async check(ip: string, authorization: string | undefined): Promise<void> {
+    return this.checkToken(ip, bearerOf(authorization));
+  }
+
+  /** The token itself (a Socket.IO handshake's `auth.token`); failures share the address's budget with HTTP. */
+  async checkToken(ip: string, token: string | undefined): Promise<void> {
     const state = await this.failures.get(ip);
     if (state && state.consumedPoints >= ADMIN_FAILURES_PER_MINUTE) {
       const retryAfter = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
       throw new AppError('RATE_LIMITED', 'too many failed admin attempts from this address', { retryAfterMs: state.msBeforeNext }, retryAfter);
     }
-    if (sameSecret(bearerOf(authorization), this.token)) return;
+    if (sameSecret(token, this.token)) return;
     await this.failures.penalty(ip, 1);
     throw new AppError('UNAUTHORIZED', 'admin token required');
   }

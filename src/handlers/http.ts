@@ -85,6 +85,8 @@ export interface HttpApiOptions {
   runner: CommandRunner;
   authenticator: Authenticator;
   adminToken?: string;
+  /** Shared with the `/admin` namespace, so failed guesses count once per address; else one of its own. */
+  adminGuard?: AdminGuard;
   clientIp: ClientIp;
   log: Logger;
   metrics: Pick<Metrics, 'rejected'>;
@@ -118,7 +120,7 @@ export class HttpApi {
       if (!command) throw new Error(`route ${route.method} ${route.path} names the unknown command ${route.command}`);
       return { method: route.method, segments: route.path.split('/').slice(1), route, command };
     });
-    if (options.adminToken) this.admin = new AdminGuard(options.adminToken);
+    this.admin = options.adminGuard ?? (options.adminToken ? new AdminGuard(options.adminToken) : undefined);
   }
 
   /** Every answer carries the security headers; API answers are never cached (static files set their own). */

@@ -16,7 +16,8 @@ const TYPES: Record<string, string> = {
 
 /**
  * The browser client: every file under `public/` read once at start and served
- * from memory (a handful of small files), `/` as `index.html`.
+ * from memory (a handful of small files), `/` as `index.html`, `/admin` (the
+ * operator page) as `admin.html`.
  */
 export function staticFiles(root = path.resolve(__dirname, '..', '..', 'public')): [string, RawHandler][] {
   const entries: [string, RawHandler][] = [];
@@ -43,6 +44,7 @@ export function staticFiles(root = path.resolve(__dirname, '..', '..', 'public')
         req.headers['if-none-match']?.split(/\s*,\s*/).includes(etag) ? { status: 304, headers: { 'cache-control': 'no-cache', etag }, body: '' } : { status: 200, headers, body };
       entries.push([urlPath, handler]);
       if (urlPath === '/index.html') entries.push(['/', handler]);
+      if (urlPath === '/admin.html') entries.push(['/admin', handler]);
     }
   };
   walk(root);

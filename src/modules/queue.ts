@@ -17,6 +17,7 @@ import { RedisQueueStore } from '../rooms/queue/redis-queue-store';
 import { systemClock } from '../timers/clock';
 import { WaitingRoomRegistry } from '../rooms/queue/waiting-room-registry';
 import type { SaleBook } from '../rooms/queue/sale-book';
+import { createDrawChannel } from './draw-channel';
 
 export interface QueueModuleDeps {
   config: Config;
@@ -40,7 +41,7 @@ export interface QueueModule {
   /** Presence: connected sockets keep a user from going idle. */
   hooks: SocketHooks;
   /** Live figures of a concert's waiting room, for the operator. */
-  counts(concertId: number): Promise<QueueCounts & { preQueued: number }>;
+  counts(concertId: number): Promise<QueueCounts>;
   /** Stop admission timers. */
   close(): Promise<void>;
 }
@@ -65,10 +66,13 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
     prefix: config.redisPrefix,
     clock: systemClock,
   });
+  // With Redis, the opening's draw is told through one message, not one adapter publish per user.
+  const drawChannel = deps.redis ? createDrawChannel({ io, redis: deps.redis, prefix: config.redisPrefix, log }) : undefined;
   const waitingRooms = new WaitingRoomRegistry({
     ...deps,
     store,
     door,
+    tellDrawn: drawChannel?.tell,
     joinBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsJoin(groups.queue(concertId)),
     leaveBroadcast: (userId, concertId) => io.in(groups.user(userId)).socketsLeave(groups.queue(concertId)),
   });
@@ -80,10 +84,11 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
       connected: (socket) => waitingRooms.connected(socket.data.userId),
       disconnected: (socket) => waitingRooms.disconnected(socket.data.userId),
     },
-    counts: async (concertId) => ({ ...(await store.counts(concertId, Date.now())), preQueued: 0 }),
+    counts: (concertId) => store.counts(concertId, Date.now()),
     async close() {
       await started;
       await waitingRooms.close();
+      await drawChannel?.close();
     },
   };
 }

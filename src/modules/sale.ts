@@ -22,7 +22,7 @@ export interface SaleModuleDeps {
 export interface SaleModule {
   book: SaleBook;
   /** The operator API; needs the waiting rooms' live figures. */
-  commands(queueCounts: (concertId: number) => Promise<QueueCounts & { preQueued: number }>): Command[];
+  commands(queueCounts: (concertId: number) => Promise<QueueCounts>): Command[];
   close(): Promise<void>;
 }
 
@@ -62,7 +62,7 @@ export function createSaleModule(deps: SaleModuleDeps): SaleModule {
     await redis?.publish(channel, String(concertId)).catch((err: unknown) => log.warn({ err, concertId }, 'sale change not announced'));
   };
 
-  const statsOf = async (ids: number[], queueCounts: (concertId: number) => Promise<QueueCounts & { preQueued: number }>) => {
+  const statsOf = async (ids: number[], queueCounts: (concertId: number) => Promise<QueueCounts>) => {
     const seats = await sales.seatStats(ids);
     const out = new Map<number, SaleStats>();
     await Promise.all(

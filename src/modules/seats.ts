@@ -18,6 +18,7 @@ import { DateGateway } from '../rooms/cluster/date-gateway';
 import { DateOwnership } from '../rooms/cluster/date-ownership';
 import { DateRoomRegistry } from '../rooms/date/date-room-registry';
 import { groups } from '../protocol/groups';
+import type { SeatMap } from '../protocol/events';
 import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { RoomRpc } from '../rooms/cluster/room-rpc';
@@ -39,6 +40,8 @@ export interface SeatModuleDeps {
 export interface SeatModule {
   rooms: DateRoomRegistry;
   commands: Command[];
+  /** A date's seat map, from the room that owns it (as `seats:watch` reads it). */
+  seatMap(dateId: number): Promise<SeatMap>;
   /** Opens dates with unpaid holds (joins the cluster first, with Redis) so their timers run. */
   start(): Promise<number>;
   close(): Promise<void>;
@@ -121,6 +124,7 @@ export function createSeatModule(deps: SeatModuleDeps): SeatModule {
       ...seatCommands({ gateway, gate, repo: reads, owners, concertOf }),
       ...paymentCommands({ gateway, gate, wallet, owners }),
     ],
+    seatMap: (dateId) => gateway.send({ op: 'snapshot', dateId }),
     async start() {
       if (cluster) {
         await cluster.rpc.start();

@@ -113,6 +113,27 @@ export interface ServerToClientEvents {
 
 export type InterServerEvents = Record<string, never>;
 
+/** One concert's live figures, pushed on the `/admin` namespace. */
+export interface AdminStats {
+  concertId: number;
+  /** When the figures were read (ISO-8601). */
+  at: string;
+  stats: SaleStats;
+}
+
+/** The `/admin` namespace sends no commands: the operator's changes go through the HTTP API. */
+export type AdminClientToServerEvents = Record<string, (payload: unknown, ack?: Ack) => void>;
+
+export interface AdminServerToClientEvents {
+  /** About once a second for every concert on sale. */
+  'admin:stats': (event: AdminStats) => void;
+}
+
+export interface AdminSocketData {
+  /** ms since epoch. */
+  connectedAt: number;
+}
+
 export interface SocketData {
   userId: number;
   /** ms since epoch: which of a user's sockets is the oldest. */

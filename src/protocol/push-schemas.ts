@@ -1,4 +1,4 @@
-import type { ServerToClientEvents } from './events';
+import type { AdminServerToClientEvents, ServerToClientEvents } from './events';
 
 /**
  * JSON Schemas of the server-to-client events, for the AsyncAPI document and
@@ -112,6 +112,45 @@ export const PUSH_SCHEMAS: Record<keyof ServerToClientEvents, PushSchema> = {
       type: 'object',
       required: ['reconnectInMs'],
       properties: { reconnectInMs: { type: 'integer', minimum: 0, description: 'reconnect (to any instance) after about this long; the place in line is kept' } },
+    },
+  },
+};
+
+const count = { type: 'integer', minimum: 0 } as const;
+
+/** Pushes of the operator's `/admin` namespace (PROTOCOL.md "Sale settings, pre-queue and the operator"). */
+export const ADMIN_PUSH_SCHEMAS: Record<keyof AdminServerToClientEvents, PushSchema> = {
+  'admin:stats': {
+    to: 'every operator socket, about once a second for every concert on sale',
+    payload: {
+      type: 'object',
+      required: ['concertId', 'at', 'stats'],
+      properties: {
+        concertId: id,
+        at: time,
+        stats: {
+          type: 'object',
+          required: ['waiting', 'preQueued', 'active', 'admittedLastMinute', 'holds', 'sold', 'revenue', 'dates'],
+          properties: {
+            waiting: count,
+            preQueued: { ...count, description: 'joined before the opening, waiting for the draw' },
+            active: count,
+            admittedLastMinute: count,
+            holds: { ...count, description: 'seats held and not paid' },
+            sold: { ...count, description: 'seats sold' },
+            revenue: { ...count, description: "sum of the sold seats' prices, in won" },
+            dates: {
+              type: 'array',
+              description: 'the dates not started yet, soonest first',
+              items: {
+                type: 'object',
+                required: ['dateId', 'free', 'held', 'sold'],
+                properties: { dateId: id, free: count, held: count, sold: count },
+              },
+            },
+          },
+        },
+      },
     },
   },
 };

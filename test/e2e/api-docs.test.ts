@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ROUTES } from '../../src/handlers/http';
-import { PUSH_SCHEMAS } from '../../src/protocol/push-schemas';
+import { ADMIN_PUSH_SCHEMAS, PUSH_SCHEMAS } from '../../src/protocol/push-schemas';
 import { Buyer, SCREENSHOT_DIR, launchBrowser } from '../support/browser';
 import { ask, client, closeClients, record, roundTrip } from '../support/clients';
 import { FAST_QUEUE } from '../support/queue';
@@ -114,13 +114,16 @@ describe('/asyncapi.json', () => {
     const documented = document!.messages().all().map((m) => m.name());
     const socketCommands = [...server.app.commands.values()].filter((c) => !c.httpOnly).map((c) => c.name);
     expect(socketCommands.length).toBeGreaterThan(5);
-    expect(documented).toEqual(expect.arrayContaining([...socketCommands, ...Object.keys(PUSH_SCHEMAS)]));
+    expect(documented).toEqual(expect.arrayContaining([...socketCommands, ...Object.keys(PUSH_SCHEMAS), ...Object.keys(ADMIN_PUSH_SCHEMAS)]));
     const httpOnly = [...server.app.commands.values()].filter((c) => c.httpOnly).map((c) => c.name);
     for (const name of httpOnly) expect(documented).not.toContain(name);
     // An event may be both a command and a push (queue:status): look for each direction on its own.
     const operations = document!.operations().all().map((op) => `${op.action()} ${op.messages().all()[0]?.name() ?? ''}`);
     for (const name of socketCommands) expect(operations).toContain(`receive ${name}`);
-    for (const name of Object.keys(PUSH_SCHEMAS)) expect(operations).toContain(`send ${name}`);
+    for (const name of [...Object.keys(PUSH_SCHEMAS), ...Object.keys(ADMIN_PUSH_SCHEMAS)]) expect(operations).toContain(`send ${name}`);
+    // The operator's pushes travel on a channel of their own: the /admin namespace.
+    const adminChannel = document!.channels().all().find((c) => c.address() === '/admin');
+    expect(adminChannel?.messages().all().map((m) => m.name())).toEqual(Object.keys(ADMIN_PUSH_SCHEMAS));
   });
 });
 
@@ -153,7 +156,7 @@ describe('/docs in Chromium', () => {
     await page.page.locator('section[data-event="queue:tick"]').waitFor();
     const events = await page.page.locator('section[data-event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-event')));
     const socketCommands = [...server.app.commands.values()].filter((c) => !c.httpOnly).map((c) => c.name);
-    expect(events.sort()).toEqual([...socketCommands, ...Object.keys(PUSH_SCHEMAS)].sort());
+    expect(events.sort()).toEqual([...socketCommands, ...Object.keys(PUSH_SCHEMAS), ...Object.keys(ADMIN_PUSH_SCHEMAS)].sort());
     // The first screen only: the whole list is a long page.
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'docs-events.png') });

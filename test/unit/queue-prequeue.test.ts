@@ -89,6 +89,35 @@ describe.each(stores)('pre-queue and draw: %s', (_name, make) => {
     expect(await store.draw(C, reverse, { now: OPENS + 1000, leaseMs: 5000 })).toMatchObject({ drawn: [] });
   });
 
+  it('after the draw, an entry is the same by its ticket or its pre-queue key: token, position, and tickets (never keys) in admitted, left and expired', async () => {
+    const entries = [];
+    for (let u = 1; u <= 4; u++) entries.push(await join(u, T0 + u));
+    const token = await store.setToken(C, entries[0]!.ticket, 'token-of-1');
+    await store.tick(C, params({ now: T0 + 1000 }));
+    const r = await store.draw(C, (n) => Uint32Array.from({ length: n }, (_, i) => i), { now: OPENS, leaseMs: 5000 });
+    expect(r?.drawn.map((d) => d.ticket)).toEqual([1, 2, 3, 4]);
+    const byKey = await store.view(C, entries[0]!.ticket, OPENS + 1);
+    const byTicket = await store.view(C, 1, OPENS + 1);
+    expect(byKey).toMatchObject({ ticket: 1, userId: 1, position: 1, token });
+    expect(byTicket).toEqual(byKey);
+    expect(await store.setToken(C, 1, 'another')).toBe(token);
+    // The user's entry, as a join finds it again: the same ticket and token.
+    expect((await store.join(C, 1, OPENS + 2, 1000, OPENS)) as { entry: unknown }).toMatchObject({ created: false, entry: { ticket: 1, token } });
+    // Ticket 3 leaves (named by its ticket), ticket 2 is admitted; the tick names tickets.
+    expect(await store.end(C, 3, 'LEFT', OPENS + 3, false)).toMatchObject({ userId: 3, status: 'WAITING' });
+    const t = await store.tick(C, params({ now: OPENS + 1000, batch: 2, activeTtlMs: 100_000 }));
+    expect(t.left).toEqual([3]);
+    expect(t.admitted.map((a) => [a.ticket, a.userId])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(await store.view(C, entries[3]!.ticket, OPENS + 1000)).toMatchObject({ ticket: 4, position: 1 });
+    // Ended by its key (a payment): the active entry of ticket 2.
+    expect(await store.end(C, entries[1]!.ticket, 'PAID', OPENS + 1001, true)).toMatchObject({ userId: 2, status: 'ACTIVE' });
+    const timedOut = await store.tick(C, params({ now: OPENS + 200_000, batch: 0 }));
+    expect(timedOut.expired.map((e) => [e.ticket, e.reason])).toEqual([[1, 'TIMEOUT']]);
+  });
+
   it('leaves the pre-queue without a tick (no ticket to announce); the draw skips the leaver', async () => {
     const a = await join(1, T0);
     await join(2, T0 + 1);

@@ -2,8 +2,13 @@
  * Lua for the Redis queue store: each script is one atomic step. All
  * per-concert scripts take the same KEYS, in this order (see `concertKeys`):
  *
+ * An entry is named by its ticket, except one drawn at the opening: it keeps its pre-queue
+ * key (-1, -2, …) everywhere below, and only `line` scores it by its ticket (`alias` and
+ * `tickets` map one to the other). So the draw writes three small records per entry
+ * instead of moving the entry between a dozen (a hundred thousand entries, at once).
+ *
  *   1 meta      hash: seq, preseq, tick, rate, last (ms), soldout, paused (1/0)
- *   2 line      zset ticket→ticket: the waiting line, leavers included until the tick announces them
+ *   2 line      zset ticket (or drawn key)→ticket: the waiting line, leavers included until the tick announces them
  *   3 leaving   set: waiters ended since the last tick
  *   4 active    zset ticket→expiresAt
  *   5 detached  zset ticket→idle since: live entries whose user has no socket anywhere
@@ -18,11 +23,20 @@
  *  14 admits    zset "tick:count"→at: admissions of the last minute
  *  15 pre       zset key→arrival: pre-queued entries (keys -1, -2, …); joined after the opening scores LATE + n
  *  16 alias     hash pre-queue key→the ticket the draw gave it
+ *  17 tickets   hash ticket→the pre-queue key it was drawn for
  */
 const PRELUDE = `
-local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES, ADMITS, PRE, ALIAS = unpack(KEYS)
+local META, LINE, LEAVING, ACTIVE, DETACHED, ENTRIES, TOKENS, USERS, GONE, LEASE, CONCERTS, CONNS, QUEUES, ADMITS, PRE, ALIAS, TICKETS = unpack(KEYS)
 local LATE = 1e15
-local function resolve(t) return redis.call('HGET', ALIAS, t) or t end
+-- What names the entry a ticket or key names: a drawn entry is still named by its key (45 is '-').
+-- A key whose entry a draw before this scheme renamed to its ticket is followed to it.
+local function resolve(t)
+  if string.byte(t, 1) ~= 45 then return redis.call('HGET', TICKETS, t) or t end
+  if redis.call('HEXISTS', ENTRIES, t) == 1 then return t end
+  return redis.call('HGET', ALIAS, t) or t
+end
+-- The ticket of an entry: a drawn key's ticket; a key not drawn yet stands for itself.
+local function ticketOf(t) if string.byte(t, 1) == 45 then return redis.call('HGET', ALIAS, t) or t end return t end
 local function parse(s)
   if not s then return nil end
   local st, uid, exp, reason = string.match(s, '^(%u)|(%d+)|(%d*)|(%u*)$')
@@ -37,7 +51,7 @@ local function view(t, e)
   if e.st == 'W' then
     if redis.call('ZSCORE', PRE, t) then pre = 1 else pos = (redis.call('ZRANK', LINE, t) or -1) + 1 end
   end
-  return { tostring(t), e.st, e.uid, e.exp, e.reason, redis.call('HGET', TOKENS, t) or '',
+  return { ticketOf(t), e.st, e.uid, e.exp, e.reason, redis.call('HGET', TOKENS, t) or '',
            redis.call('HGET', META, 'tick') or '0', pos, redis.call('ZCARD', LINE), rate(), pre }
 end
 local function expire(t, e, reason, now)
@@ -130,7 +144,7 @@ local hadWaiters = redis.call('ZCARD', LINE) - redis.call('SCARD', LEAVING) > 0
 local expired = {}
 local function ended(t, e, reason)
   expire(t, e, reason, now)
-  table.insert(expired, t); table.insert(expired, e.uid); table.insert(expired, reason)
+  table.insert(expired, ticketOf(t)); table.insert(expired, e.uid); table.insert(expired, reason)
 end
 for _, t in ipairs(redis.call('ZRANGEBYSCORE', DETACHED, '-inf', now - idle, 'LIMIT', 0, limit)) do
   local e = parse(redis.call('HGET', ENTRIES, t))
@@ -148,8 +162,10 @@ for _, t in ipairs(redis.call('ZRANGEBYSCORE', ACTIVE, '-inf', now, 'LIMIT', 0, 
   redis.call('ZREM', ACTIVE, t)
   if e and e.st == 'A' then ended(t, e, 'TIMEOUT') end
 end
-local left = redis.call('SMEMBERS', LEAVING)
-for i = 1, #left, 500 do redis.call('ZREM', LINE, unpack(left, i, math.min(i + 499, #left))) end
+local leaving = redis.call('SMEMBERS', LEAVING)
+for i = 1, #leaving, 500 do redis.call('ZREM', LINE, unpack(leaving, i, math.min(i + 499, #leaving))) end
+local left = {}
+for i, t in ipairs(leaving) do left[i] = ticketOf(t) end
 redis.call('DEL', LEAVING)
 local admitted = {}
 local room = math.min(batch, maxActive - redis.call('ZCARD', ACTIVE))
@@ -161,7 +177,7 @@ if room > 0 then
       local exp = int(now + ttl)
       redis.call('HSET', ENTRIES, t, enc('A', e.uid, exp))
       redis.call('ZADD', ACTIVE, exp, t)
-      table.insert(admitted, t); table.insert(admitted, e.uid); table.insert(admitted, exp)
+      table.insert(admitted, ticketOf(t)); table.insert(admitted, e.uid); table.insert(admitted, exp)
     end
   end
 end
@@ -188,22 +204,26 @@ for _, t in ipairs(redis.call('ZRANGEBYSCORE', GONE, '-inf', now - tonumber(ARGV
   redis.call('HDEL', TOKENS, t)
   redis.call('ZREM', GONE, t)
   if e and redis.call('HGET', USERS, e.uid) == t then redis.call('HDEL', USERS, e.uid) end
+  local drawn = string.byte(t, 1) == 45 and redis.call('HGET', ALIAS, t)
+  if drawn then
+    redis.call('HDEL', TICKETS, drawn)
+    redis.call('HDEL', ALIAS, t)
+  end
 end
 local waiting = redis.call('ZCARD', LINE)
 local preQueued = redis.call('ZCARD', PRE)
 local empty = waiting == 0 and preQueued == 0 and redis.call('ZCARD', ACTIVE) == 0
-if empty then
-  redis.call('SREM', CONCERTS, ARGV[12])
-  -- Old keys name nothing once the room is empty (their entries have ended).
-  redis.call('DEL', ALIAS)
-end
+if empty then redis.call('SREM', CONCERTS, ARGV[12]) end
 return { 1, tick, changed and 1 or 0, admitted, left, expired, waiting, string.format('%.17g', r), empty and 1 or 0, preQueued }
 `;
 
 /**
  * The opening's draw. ARGV: instance, leaseMs, early count, order (the early entries' 1-based
  * arrival indices, comma-separated, in drawn order)
- * → {0} not the lease holder | {-1} the early count changed | {1, tick, base, waiting, rate, {ticket, userId, ...}}
+ * → {0} not the lease holder | {-1} the early count changed | {1, tick, base, waiting, rate, first ticket, {userId, ...}}
+ * The drawn get consecutive tickets from `first`, in the order of the user ids. Each keeps its
+ * key and records: the draw only places it in the line and maps key and ticket both ways, a
+ * thousand entries per call.
  */
 export const DRAW = `${PRELUDE}
 local holder = redis.call('GET', LEASE)
@@ -211,37 +231,39 @@ if holder and holder ~= ARGV[1] then return { 0 } end
 redis.call('SET', LEASE, ARGV[1], 'PX', ARGV[2])
 local early = redis.call('ZRANGEBYSCORE', PRE, '-inf', '(' .. LATE)
 if #early ~= tonumber(ARGV[3]) then return { -1 } end
-local late = redis.call('ZRANGEBYSCORE', PRE, LATE, '+inf')
+local order = {}
+for i in string.gmatch(ARGV[4], '%d+') do order[#order + 1] = early[tonumber(i)] end
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', PRE, LATE, '+inf')) do order[#order + 1] = key end
 local base = redis.call('ZCARD', LINE)
 local seq = tonumber(redis.call('HGET', META, 'seq') or '0')
-local drawn = {}
-local function give(key)
-  if not key then return end
-  local e = parse(redis.call('HGET', ENTRIES, key))
-  if not e or e.st ~= 'W' then return end
-  seq = seq + 1
-  redis.call('HSET', ENTRIES, seq, enc('W', e.uid))
-  redis.call('HDEL', ENTRIES, key)
-  local token = redis.call('HGET', TOKENS, key)
-  if token then
-    redis.call('HSET', TOKENS, seq, token)
-    redis.call('HDEL', TOKENS, key)
+local first = seq + 1
+local uids = {}
+for from = 1, #order, 1000 do
+  local keys = { unpack(order, from, math.min(from + 999, #order)) }
+  local records = redis.call('HMGET', ENTRIES, unpack(keys))
+  local line, alias, tickets = {}, {}, {}
+  for i, key in ipairs(keys) do
+    local record = records[i]
+    -- Only waiting entries are pre-queued; they read "W|<userId>||" (see enc).
+    if record and string.byte(record, 1) == 87 then
+      seq = seq + 1
+      local t = int(seq)
+      line[#line + 1] = t; line[#line + 1] = key
+      alias[#alias + 1] = key; alias[#alias + 1] = t
+      tickets[#tickets + 1] = t; tickets[#tickets + 1] = key
+      uids[#uids + 1] = string.sub(record, 3, -3)
+    end
   end
-  redis.call('HSET', ALIAS, key, seq)
-  if redis.call('HGET', USERS, e.uid) == key then redis.call('HSET', USERS, e.uid, seq) end
-  redis.call('ZADD', LINE, seq, seq)
-  local since = redis.call('ZSCORE', DETACHED, key)
-  if since then
-    redis.call('ZREM', DETACHED, key)
-    redis.call('ZADD', DETACHED, since, seq)
+  if #line > 0 then
+    redis.call('ZADD', LINE, unpack(line))
+    redis.call('HSET', ALIAS, unpack(alias))
+    redis.call('HSET', TICKETS, unpack(tickets))
   end
-  table.insert(drawn, seq); table.insert(drawn, e.uid)
 end
-for i in string.gmatch(ARGV[4], '%d+') do give(early[tonumber(i)]) end
-for _, key in ipairs(late) do give(key) end
-redis.call('HSET', META, 'seq', seq)
-redis.call('DEL', PRE)
-return { 1, redis.call('HGET', META, 'tick') or '0', base, redis.call('ZCARD', LINE), rate(), drawn }
+redis.call('HSET', META, 'seq', int(seq))
+-- Freed in the background: a hundred thousand members are milliseconds of the main thread.
+redis.call('UNLINK', PRE)
+return { 1, redis.call('HGET', META, 'tick') or '0', base, redis.call('ZCARD', LINE), rate(), first, uids }
 `;
 
 /** ARGV: now, windowMs → {waiting, active, admitted in the window} */

@@ -130,9 +130,10 @@ export class RedisQueueStore implements QueueStore {
     const reply = list(await scripts.draw.run(this.redis, this.keys(concertId), [this.instance, p.leaseMs, order.length, indices]));
     if (num(reply[0]) !== 1) return undefined;
     const base = num(reply[2]);
-    const flat = list(reply[5]);
-    const drawn: DrawResult['drawn'] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) drawn.push({ ticket: num(flat[i]), userId: num(flat[i + 1]), position: base + drawn.length + 1 });
+    const first = num(reply[5]);
+    const userIds = list(reply[6]);
+    const drawn: DrawResult['drawn'] = new Array<DrawResult['drawn'][number]>(userIds.length);
+    for (let i = 0; i < userIds.length; i++) drawn[i] = { ticket: first + i, userId: num(userIds[i]), position: base + i + 1 };
     return { tick: num(reply[1]), waiting: num(reply[3]), secondsPerPosition: this.spp(reply[4]), drawn };
   }
 
@@ -198,7 +199,7 @@ export class RedisQueueStore implements QueueStore {
   private keys(concertId: number, userId?: number): string[] {
     const names = ['meta', 'line', 'leaving', 'active', 'detached', 'entries', 'tokens', 'users', 'gone', 'lease'];
     const queues = userId === undefined ? this.global('none') : this.userKey(userId);
-    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, ...['admits', 'pre', 'alias'].map((n) => this.key(concertId, n))];
+    return [...names.map((n) => this.key(concertId, n)), this.global('concerts'), this.global('conns'), queues, ...['admits', 'pre', 'alias', 'tickets'].map((n) => this.key(concertId, n))];
   }
 }
 

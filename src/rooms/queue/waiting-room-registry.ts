@@ -13,6 +13,7 @@ import type { QueueGate } from './queue-gate';
 import type { Challenge, QueueDoor } from './queue-door';
 import type { EntryView, QueueStore } from './queue-store';
 import { WaitingRoom } from './waiting-room';
+import type { TellDrawn } from './draw-news';
 
 export interface WaitingRoomRegistryDeps {
   config: Config;
@@ -30,6 +31,8 @@ export interface WaitingRoomRegistryDeps {
   clock?: Clock;
   /** Proof of work and the per-address cap, for new entries. */
   door?: QueueDoor;
+  /** How the opening's drawn hear of it (one push per user when not given). */
+  tellDrawn?: TellDrawn;
 }
 
 /** Who knocks: what the door checks of a newcomer. */
@@ -227,6 +230,7 @@ export class WaitingRoomRegistry implements QueueGate {
       },
       leaveBroadcast: (userId, c) => this.deps.leaveBroadcast(userId, c),
       onStart: (c) => this.seatsChanged(c),
+      tellDrawn: this.deps.tellDrawn,
     });
     this.rooms.set(concertId, room);
     return room;

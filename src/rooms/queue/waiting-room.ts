@@ -6,6 +6,7 @@ import { Ticker } from '../../timers/ticker';
 import type { Push } from '../push';
 import type { QueueStore, TickParams } from './queue-store';
 import { shuffle, type RandomInt } from './shuffle';
+import { drawNews, eachDrawn, type TellDrawn } from './draw-news';
 
 export interface WaitingRoomDeps {
   store: QueueStore;
@@ -24,6 +25,8 @@ export interface WaitingRoomDeps {
   onStart(concertId: number): void;
   /** The opening draw's randomness; crypto.randomInt unless a test seeds it. */
   random?: RandomInt;
+  /** How the drawn hear of it; one push per user when not given. */
+  tellDrawn?: TellDrawn;
 }
 
 /**
@@ -119,19 +122,8 @@ export class WaitingRoom {
     if (!r) return;
     metrics.queueDraws.inc();
     metrics.queueDrawn.inc(r.drawn.length);
-    const { concertId } = this;
-    for (const d of r.drawn) {
-      push.toUser(d.userId, 'queue:status', {
-        concertId,
-        status: 'WAITING',
-        ticket: d.ticket,
-        opensAt: sale.opensAt,
-        paused: sale.paused,
-        tick: r.tick,
-        position: d.position,
-        waiting: r.waiting,
-        etaSeconds: sale.paused ? null : Math.ceil(d.position * r.secondsPerPosition),
-      });
-    }
+    const news = drawNews(this.concertId, r, sale);
+    if (this.deps.tellDrawn) this.deps.tellDrawn(news);
+    else eachDrawn(news, (userId, status) => push.toUser(userId, 'queue:status', status));
   }
 }
