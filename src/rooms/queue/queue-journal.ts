@@ -1,0 +1,136 @@
+import type { QueueRows, StoredEntry, StoredRoom } from '../../models/queue-entry-repository';
+
+/** What the in-process store reports of every change, synchronously, inside the step that made it. */
+export interface QueueJournal {
+  /** The entry's state after the change (keyed by concert and its ticket or pre-queue key). */
+  entry(concertId: number, entry: StoredEntry): void;
+  /** The record under this key is gone (purged, or moved to its ticket by the draw). */
+  dropped(concertId: number, key: number): void;
+  /** The room's counters changed. */
+  room(concertId: number, room: StoredRoom): void;
+}
+
+/** Changes not yet written: only the latest state of each entry and room, so a burst writes each row once. */
+class Pending {
+  readonly entries = new Map<string, { concertId: number; key: number; entry?: StoredEntry }>();
+  readonly rooms = new Map<number, StoredRoom>();
+
+  get empty(): boolean {
+    return this.entries.size === 0 && this.rooms.size === 0;
+  }
+
+  /** Puts `older`'s changes under this one's (a failed write is retried with the next). */
+  absorb(older: Pending): void {
+    for (const [k, v] of older.entries) if (!this.entries.has(k)) this.entries.set(k, v);
+    for (const [k, v] of older.rooms) if (!this.rooms.has(k)) this.rooms.set(k, v);
+  }
+
+  rows(): QueueRows {
+    const rows: QueueRows = { entries: [], dropped: [], rooms: [] };
+    for (const { concertId, key, entry } of this.entries.values()) {
+      if (entry) rows.entries.push({ concertId, entry });
+      else rows.dropped.push({ concertId, key });
+    }
+    for (const [concertId, room] of this.rooms) rows.rooms.push({ concertId, room });
+    return rows;
+  }
+}
+
+interface Waiters {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function waiters(): Waiters {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody awaits (a tick's, say) must not fail the process when its write fails.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Group commit of the waiting room's changes: one write at a time, each
+ * taking every change made while the one before it was in flight, so a
+ * burst of joins costs a few statements, not one transaction per join.
+ * Writes go in order, each row with its latest state, so a later change
+ * never lands under an earlier one.
+ */
+export class JournalWriter implements QueueJournal {
+  private pending = new Pending();
+  /** Callers waiting for `pending` to be written. */
+  private next: Waiters | undefined;
+  /** The write in flight, if any. */
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly write: (rows: QueueRows) => Promise<void>,
+    private readonly onBatch?: (batch: { entries: number; ms: number }) => void,
+  ) {}
+
+  entry(concertId: number, entry: StoredEntry): void {
+    this.pending.entries.set(`${concertId}:${entry.key}`, { concertId, key: entry.key, entry });
+  }
+
+  dropped(concertId: number, key: number): void {
+    this.pending.entries.set(`${concertId}:${key}`, { concertId, key });
+  }
+
+  room(concertId: number, room: StoredRoom): void {
+    this.pending.rooms.set(concertId, room);
+  }
+
+  /**
+   * Resolves once every change reported so far is in PostgreSQL; rejects when the write that
+   * carried them failed (they stay pending and go with the next write).
+   */
+  committed(): Promise<void> {
+    if (this.pending.empty) return this.inFlight ?? Promise.resolve();
+    this.next ??= waiters();
+    const { promise } = this.next;
+    if (!this.inFlight) {
+      const run = this.drain();
+      // Its failure reaches the callers through their waiters; this copy only tells when it ends.
+      run.catch(() => undefined);
+      this.inFlight = run;
+    }
+    return promise;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.pending.empty) {
+        const batch = this.pending;
+        const done = this.takeWaiters();
+        this.pending = new Pending();
+        const started = performance.now();
+        try {
+          await this.write(batch.rows());
+        } catch (err) {
+          // Memory already holds these changes: keep them for the next write, and fail every
+          // caller still waiting (the next commit retries rather than this loop spinning on an outage).
+          this.pending.absorb(batch);
+          const later = this.takeWaiters();
+          done?.reject(err);
+          later?.reject(err);
+          throw err;
+        }
+        this.onBatch?.({ entries: batch.entries.size, ms: performance.now() - started });
+        done?.resolve();
+      }
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private takeWaiters(): Waiters | undefined {
+    const taken = this.next;
+    this.next = undefined;
+    return taken;
+  }
+}
