@@ -59,7 +59,7 @@ WITH dropped AS (
 INSERT INTO queue_entries (concert_id, key, pre_key, user_id, status, early, in_line, expires_at, reason, ended_at)
 SELECT e.c, e.k, e.pk, e.u, e.s, e.early, e.line, to_timestamp(e.x / 1000.0), e.r, to_timestamp(e.en / 1000.0)
   FROM jsonb_to_recordset($4::jsonb) AS e(c int, k int, pk int, u int, s text, early bool, line bool, x float8, r text, en float8)
-ON CONFLICT (concert_id, key) DO UPDATE SET pre_key = EXCLUDED.pre_key, status = EXCLUDED.status, early = EXCLUDED.early,
+ON CONFLICT (concert_id, key) DO UPDATE SET pre_key = COALESCE(EXCLUDED.pre_key, queue_entries.pre_key), status = EXCLUDED.status, early = EXCLUDED.early,
   in_line = EXCLUDED.in_line, expires_at = EXCLUDED.expires_at, reason = EXCLUDED.reason, ended_at = EXCLUDED.ended_at`;
 
 // A room is free when no live process holds its owner id (see ProcessOwner), or it is this process's own.
