@@ -1,4 +1,4 @@
-import { QueryTypes } from 'sequelize';
+import { ConnectionError, QueryTypes } from 'sequelize';
 import type { ExpiryReason, QueueEntryStatus } from '../protocol/events';
 import type { Database } from './database';
 import { OWNER_LOCK_SPACE } from './process-owner';
@@ -97,9 +97,14 @@ const ENTRY_COLUMNS = `concert_id, key, pre_key, user_id, status, early, in_line
 export class QueueEntryRepository {
   constructor(private readonly db: Database) {}
 
-  /** This process's owner id, which its room rows carry. */
+  /**
+   * This process's owner id, which its room rows carry. Taking one opens a connection of its
+   * own (pg, not sequelize): its failure is PostgreSQL being down like any other (503, not 500).
+   */
   owner(): Promise<number> {
-    return this.db.owner.id();
+    return this.db.owner.id().catch((err: unknown) => {
+      throw new ConnectionError(err instanceof Error ? err : new Error(String(err)));
+    });
   }
 
   async write(rows: QueueRows): Promise<void> {

@@ -11,7 +11,7 @@ import { ask, closeClients } from '../support/clients';
 import { startInstance, stopCluster, type Instance } from '../support/cluster';
 import { PG_ADMIN_URL, testRedisPrefix } from '../support/env';
 import { FAST_QUEUE } from '../support/queue';
-import { createConcert, http } from '../support/server';
+import { createConcert, http, signup } from '../support/server';
 import { waitFor } from '../support/wait';
 
 afterEach(closeClients);
@@ -54,6 +54,9 @@ describe('a server process whose PostgreSQL stops answering', () => {
     const b = await buyer(instance, concert.id, { balance: 10_000 });
     const first = await hold(b, dateId, [1]);
     expect(first).toMatchObject({ ok: true });
+    const joiner = await signup(instance);
+    // Its session checked once while PostgreSQL answers (as b's was), so the join itself meets the outage.
+    expect(await http(instance, 'GET', '/wallets/me', { token: joiner.token })).toMatchObject({ status: 200 });
 
     await cutOff(false);
     const unavailable = { ok: false, error: { code: 'UNAVAILABLE', message: expect.any(String), details: { retryAfterMs: 1000 } } };
@@ -63,6 +66,10 @@ describe('a server process whose PostgreSQL stops answering', () => {
       expect(await run()).toEqual(unavailable);
       timings.push(Date.now() - started);
     }
+    // A join is answered only once its row is in PostgreSQL (the waiting room survives restarts).
+    const joinStarted = Date.now();
+    expect(await http(instance, 'POST', '/queue/token', { token: joiner.token, body: { concertId: concert.id } })).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+    timings.push(Date.now() - joinStarted);
     const started = Date.now();
     const viaHttp = await http(instance, 'GET', '/wallets/me', { token: b.token });
     timings.push(Date.now() - started);
@@ -79,6 +86,9 @@ describe('a server process whose PostgreSQL stops answering', () => {
     // What was refused during the outage changed nothing: the same hold and payment go through now.
     expect(await hold(b, dateId, [2])).toMatchObject({ ok: true });
     expect(await pay(b, first.data.id)).toMatchObject({ ok: true, data: { reservation: { status: 'CONFIRMED' } } });
+    const joined = await http(instance, 'POST', '/queue/token', { token: joiner.token, body: { concertId: concert.id } });
+    expect([200, 201]).toContain(joined.status);
+    expect(joined.body).toMatchObject({ status: expect.stringMatching(/WAITING|ACTIVE/) });
     expect(await http(instance, 'GET', '/ready')).toMatchObject({ status: 200 });
     process.stdout.write(`fault-postgres: 503s in ${timings.join('/')} ms while down; served again ${servedMs} ms after PostgreSQL accepted connections\n`);
     expect(instance.child.exitCode).toBeNull();

@@ -31,6 +31,8 @@ export class DurableQueueStore implements QueueStore {
   /** Concerts read back (or being read): concurrent first commands share one read. */
   private readonly loads = new Map<number, Promise<void>>();
   private adopted: Promise<void> | undefined;
+  /** Ticks run many times a second: an outage is logged when it starts and when it ends, not per tick. */
+  private behind = false;
 
   constructor(private readonly deps: DurableQueueStoreDeps) {
     this.journal = new JournalWriter((rows) => deps.repository.write(rows), deps.onBatch);
@@ -115,8 +117,11 @@ export class DurableQueueStore implements QueueStore {
   private async settle(what: string): Promise<void> {
     try {
       await this.journal.committed();
+      if (this.behind) this.deps.log.info('waiting-room changes written again');
+      this.behind = false;
     } catch (err) {
-      this.deps.log.warn({ err }, `waiting-room ${what} not written yet; retried with the next write`);
+      if (!this.behind) this.deps.log.warn({ err }, `waiting-room ${what} not written; memory goes on and each later write retries`);
+      this.behind = true;
     }
   }
 
