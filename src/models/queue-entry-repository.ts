@@ -62,11 +62,13 @@ SELECT e.c, e.k, e.pk, e.u, e.s, e.early, e.line, to_timestamp(e.x / 1000.0), e.
 ON CONFLICT (concert_id, key) DO UPDATE SET pre_key = COALESCE(EXCLUDED.pre_key, queue_entries.pre_key), status = EXCLUDED.status, early = EXCLUDED.early,
   in_line = EXCLUDED.in_line, expires_at = EXCLUDED.expires_at, reason = EXCLUDED.reason, ended_at = EXCLUDED.ended_at`;
 
-// A room is free when no live process holds its owner id (see ProcessOwner), or it is this process's own.
-const ABANDONED = `(q.owner IS NULL OR q.owner = $1::int OR NOT EXISTS (SELECT 1 FROM pg_locks l
+// A room left by a process that is gone (no live process holds its owner id, see ProcessOwner)
+// and with entries still live: one with none is read back when a command first needs it.
+const ABANDONED = `(q.owner IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l
    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     AND l.classid = ${OWNER_LOCK_SPACE}::int::oid AND l.objid = q.owner::oid))`;
+     AND l.classid = ${OWNER_LOCK_SPACE}::int::oid AND l.objid = q.owner::oid))
+  AND EXISTS (SELECT 1 FROM queue_entries e WHERE e.concert_id = q.concert_id AND e.status <> 'EXPIRED')`;
 
 interface RoomRow {
   concert_id: number;

@@ -9,8 +9,9 @@ import { testDatabaseUrl } from '../support/env';
 
 // The durable store against the run's real PostgreSQL: group commit of joins, and a rebuild
 // (a second store on the same rows, as a restarted process) that keeps tickets, order and deadlines.
+// Each incarnation has a database handle of its own, so its own owner id: closing the handle is
+// how the process "dies" (its owner lock goes, as when a process is killed).
 let db: Database;
-let repository: QueueEntryRepository;
 const T0 = 1_700_000_000_000;
 let now = T0;
 const clock: Clock = { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined };
@@ -18,9 +19,20 @@ const log = createLogger('silent');
 
 beforeAll(async () => {
   db = await openDatabase(testDatabaseUrl(), 4);
-  repository = new QueueEntryRepository(db);
 });
 afterAll(() => db.close());
+
+const handles: Database[] = [];
+afterAll(() => Promise.all(handles.map((h) => h.close().catch(() => undefined))));
+
+/** A store on a database handle of its own; `die()` ends that process's owner id (its rooms become adoptable). */
+async function incarnation(batches?: number[]): Promise<{ store: DurableQueueStore; die(): Promise<void> }> {
+  const own = await openDatabase(testDatabaseUrl(), 2);
+  handles.push(own);
+  const repository = new QueueEntryRepository(own);
+  const store = new DurableQueueStore({ repository, priorRate: 3, log, clock, onBatch: (b) => batches?.push(b.entries) });
+  return { store, die: () => own.owner.close() };
+}
 
 async function concert(): Promise<number> {
   const [row] = await db.sequelize.query<{ id: number }>(`INSERT INTO concerts (title, venue) VALUES ('durable queue', 'hall') RETURNING id`, { type: QueryTypes.SELECT });
@@ -54,14 +66,13 @@ const params = (over: Partial<TickParams> = {}): TickParams => ({
   ...over,
 });
 
-const store = (batches?: number[]) => new DurableQueueStore({ repository, priorRate: 3, log, clock, onBatch: (b) => batches?.push(b.entries) });
 
 describe('durable queue store', () => {
   test('a burst of concurrent joins is written in a few group commits, each acknowledged after its row, tickets unique and dense', async () => {
     const c = await concert();
     const ids = await users(500);
     const batches: number[] = [];
-    const s = store(batches);
+    const { store: s } = await incarnation(batches);
     const results = await Promise.all(ids.map((u) => s.join(c, u, now, 10_000)));
     const tickets = results.map((r) => (r.full ? -1 : r.entry.ticket)).sort((a, b) => a - b);
     expect(tickets).toEqual(ids.map((_, i) => i + 1));
@@ -78,7 +89,7 @@ describe('durable queue store', () => {
   test('a rebuild keeps tickets, positions, ACTIVE deadlines and unannounced leavers; deadlines that passed meanwhile expire at the first tick', async () => {
     const c = await concert();
     const ids = await users(10);
-    const a = store();
+    const { store: a, die } = await incarnation();
     for (const u of ids) await a.join(c, u, now, 100);
     now += 1000;
     const first = await a.tick(c, params({ activeTtlMs: 5_000 })); // admits tickets 1..3 until T0+6s
@@ -87,8 +98,9 @@ describe('durable queue store', () => {
     await a.tick(c, params({ batch: 0, activeTtlMs: 60_000 }));
     await a.end(c, 5, 'LEFT', now, false); // in the line until the next tick announces it
     const before = await Promise.all(ids.map((_, i) => a.view(c, i + 1, now)));
-    // No close: the process is gone as if killed; a new store adopts the room.
-    const b = store();
+    // No close: the process is gone as if killed; a new one adopts the room at its start.
+    await die();
+    const { store: b, die: dieB } = await incarnation();
     expect(await b.liveConcerts()).toContain(c);
     const after = await Promise.all(ids.map((_, i) => b.view(c, i + 1, now)));
     expect(after.map((v) => [v?.ticket, v?.userId, v?.status, v?.position, v?.expiresAt, v?.tick])).toEqual(
@@ -111,7 +123,8 @@ describe('durable queue store', () => {
     expect(rows.find((r) => r.key === 5)).toMatchObject({ status: 'EXPIRED', in_line: false });
     // A third incarnation continues the tickets after the last one issued.
     const fresh = await users(1);
-    const d = store();
+    await dieB();
+    const { store: d } = await incarnation();
     const joined = await d.join(c, fresh[0] ?? 0, now, 100);
     expect(joined.full ? 0 : joined.entry.ticket).toBe(11);
     await d.close();
@@ -121,9 +134,11 @@ describe('durable queue store', () => {
     const c = await concert();
     const ids = await users(4);
     const opensAt = now + 10_000;
-    const a = store();
+    const { store: a, die } = await incarnation();
     for (const u of ids.slice(0, 3)) await a.join(c, u, now, 100, opensAt);
-    const b = store();
+    await die();
+    const { store: b, die: dieB } = await incarnation();
+    expect(await b.liveConcerts()).toContain(c);
     const pre = await b.view(c, -2, now);
     expect(pre).toMatchObject({ status: 'WAITING', preQueued: true, userId: ids[1] });
     now = opensAt;
@@ -133,7 +148,8 @@ describe('durable queue store', () => {
     await b.join(c, ids[3] ?? 0, now, 100, opensAt);
     now += 1000;
     expect((await b.tick(c, params({ batch: 1 }))).admitted.map((x) => x.userId)).toEqual([ids[2]]);
-    const e = store();
+    await dieB();
+    const { store: e } = await incarnation();
     expect(await e.view(c, -3, now)).toMatchObject({ userId: ids[2], ticket: 1, status: 'ACTIVE' });
     expect(await e.view(c, -1, now)).toMatchObject({ userId: ids[0], ticket: 3, position: 2, status: 'WAITING' });
     expect(await e.view(c, 4, now)).toMatchObject({ userId: ids[3], position: 3 });
