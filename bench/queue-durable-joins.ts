@@ -3,11 +3,13 @@
  * HTTP): the durable store of the single-instance default (memory + group
  * commit to PostgreSQL) against the in-process store it wraps.
  *
- *   npx tsx bench/queue-durable-joins.ts [burst=20000] [paced rate=2000] [paced seconds=5]
+ *   npx tsx bench/queue-durable-joins.ts [burst=20000] [paced rate=2000] [paced seconds=5] [draw=20000]
  *
  * Burst: every join issued at once, as when a sale opens; joins/s is joins
  * over the time until the last is acknowledged (its row committed). Paced:
- * joins issued at a steady rate, each one's time to acknowledgement. Runs on
+ * joins issued at a steady rate, each one's time to acknowledgement. Draw:
+ * the opening's draw of that many pre-queued entries, until its rows are
+ * committed (in the row, "joins/s" is entries drawn per second). Runs on
  * a scratch database of the local PostgreSQL (TEST_PG_ADMIN_URL's server),
  * dropped afterwards.
  */
@@ -92,6 +94,17 @@ async function paced(name: string, store: QueueStore, concertId: number, users: 
   return { store: name, run: `paced ${rate}/s`, joins: users.length, 'joins/s': Math.round((users.length * 1000) / elapsed), 'ack p50 ms': ms(quantile(acks, 0.5)), 'ack p99 ms': ms(quantile(acks, 0.99)), 'ack max ms': ms(acks.at(-1) ?? 0), ...writeStats(name, before) };
 }
 
+/** The opening's draw of `users` pre-queued entries: the draw waits for its rows before anyone is told. */
+async function draw(name: string, store: QueueStore, concertId: number, users: number[]): Promise<Row> {
+  const opensAt = Date.now() + 60_000;
+  for (let i = 0; i < users.length; i += 1000) await Promise.all(users.slice(i, i + 1000).map((u) => store.join(concertId, u, Date.now(), users.length + 1, opensAt)));
+  const before = batches.length;
+  const started = performance.now();
+  await store.draw(concertId, (n) => Uint32Array.from({ length: n }, (_, i) => i), { now: opensAt, leaseMs: 5000 });
+  const elapsed = performance.now() - started;
+  return { store: name, run: 'opening draw', joins: users.length, 'joins/s': Math.round((users.length * 1000) / elapsed), 'ack p50 ms': ms(elapsed), 'ack p99 ms': ms(elapsed), 'ack max ms': ms(elapsed), ...writeStats(name, before) };
+}
+
 /**
  * What a process does at its start, not during the burst: a new store takes over the rooms
  * whose owner is gone (here: the bench's earlier stores, of this same process) and reads
@@ -104,7 +117,7 @@ async function started(store: QueueStore, concertId: number): Promise<QueueStore
 }
 
 async function main(): Promise<void> {
-  const [burstSize = 20_000, rate = 2000, seconds = 5] = process.argv.slice(2).map(Number);
+  const [burstSize = 20_000, rate = 2000, seconds = 5, drawSize = 20_000] = process.argv.slice(2).map(Number);
   const scratch = await createDatabase();
   const db = await openDatabase(scratch.url, 10);
   const rows: Row[] = [];
@@ -124,6 +137,10 @@ async function main(): Promise<void> {
       const s2 = await started(make(), b.concertId);
       rows.push(await paced(name, s2, b.concertId, b.users, rate));
       await s2.close();
+      const d = await concertWithUsers(db, drawSize);
+      const s3 = await started(make(), d.concertId);
+      rows.push(await draw(name, s3, d.concertId, d.users));
+      await s3.close();
     }
   } finally {
     await db.close();

@@ -65,8 +65,8 @@ export class JournalWriter implements QueueJournal {
   private pending = new Pending();
   /** Callers waiting for `pending` to be written. */
   private next: Waiters | undefined;
-  /** The write in flight, if any. */
-  private inFlight: Promise<void> | undefined;
+  /** Callers waiting for the write in flight, if one is. */
+  private writing: Waiters | undefined;
 
   constructor(
     private readonly write: (rows: QueueRows) => Promise<void>,
@@ -90,41 +90,37 @@ export class JournalWriter implements QueueJournal {
    * carried them failed (they stay pending and go with the next write).
    */
   committed(): Promise<void> {
-    if (this.pending.empty) return this.inFlight ?? Promise.resolve();
+    // Nothing new: what was reported is in the write in flight (or already written).
+    if (this.pending.empty) return this.writing?.promise ?? Promise.resolve();
     this.next ??= waiters();
     const { promise } = this.next;
-    if (!this.inFlight) {
-      const run = this.drain();
-      // Its failure reaches the callers through their waiters; this copy only tells when it ends.
-      run.catch(() => undefined);
-      this.inFlight = run;
-    }
+    if (!this.writing) void this.drain();
     return promise;
   }
 
+  /** Writes batch after batch while changes keep coming; never rejects (failures go to the waiters). */
   private async drain(): Promise<void> {
-    try {
-      while (!this.pending.empty) {
-        const batch = this.pending;
-        const done = this.takeWaiters();
-        this.pending = new Pending();
-        const started = performance.now();
-        try {
-          await this.write(batch.rows());
-        } catch (err) {
-          // Memory already holds these changes: keep them for the next write, and fail every
-          // caller still waiting (the next commit retries rather than this loop spinning on an outage).
-          this.pending.absorb(batch);
-          const later = this.takeWaiters();
-          done?.reject(err);
-          later?.reject(err);
-          throw err;
-        }
-        this.onBatch?.({ entries: batch.entries.size, ms: performance.now() - started });
-        done?.resolve();
+    while (!this.pending.empty) {
+      const batch = this.pending;
+      const done = this.takeWaiters() ?? waiters();
+      this.pending = new Pending();
+      this.writing = done;
+      const started = performance.now();
+      try {
+        await this.write(batch.rows());
+      } catch (err) {
+        // Memory already holds these changes: keep them for the next write, and fail every
+        // caller still waiting (the next commit retries rather than this loop spinning on an outage).
+        this.pending.absorb(batch);
+        this.writing = undefined;
+        const later = this.takeWaiters();
+        done.reject(err);
+        later?.reject(err);
+        return;
       }
-    } finally {
-      this.inFlight = undefined;
+      this.writing = undefined;
+      this.onBatch?.({ entries: batch.entries.size, ms: performance.now() - started });
+      done.resolve();
     }
   }
 
