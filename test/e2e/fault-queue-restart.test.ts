@@ -6,8 +6,9 @@
  * with the same deadline, and their holds are payable with the queue tokens
  * they had. The server is a child process so that it can really be killed.
  */
+import { Client } from 'pg';
 import { startInstance, stopCluster, type Instance } from '../support/cluster';
-import { testRedisPrefix } from '../support/env';
+import { testDatabaseUrl, testRedisPrefix } from '../support/env';
 import { createConcert, http, signup, type TestUser } from '../support/server';
 
 const instances: Instance[] = [];
@@ -77,6 +78,13 @@ it('kill -9 then restart without Redis: 200 waiters keep ticket and position, 20
   // Rejoining finds the same entry (200, not a new one at the back).
   const again = await http(second, 'POST', '/queue/token', { token: waiters[0]!.user.token, body: { concertId: concert.id } });
   expect(again).toMatchObject({ status: 200, body: { ticket: before[0]!.status['ticket'], status: 'WAITING' } });
+  // Every acknowledged join has its row: tickets 1..220, unique and dense, as the server answered them.
+  const pg = new Client({ connectionString: testDatabaseUrl() });
+  await pg.connect();
+  const { rows } = await pg.query<{ key: number; status: string }>('SELECT key, status FROM queue_entries WHERE concert_id = $1 ORDER BY key', [concert.id]);
+  await pg.end();
+  expect(rows.map((r) => r.key)).toEqual(Array.from({ length: 220 }, (_, i) => i + 1));
+  expect(rows.filter((r) => r.status === 'ACTIVE').map((r) => r.key)).toEqual(active.map((a) => a.status['ticket']).sort((x, y) => Number(x) - Number(y)));
   // The holds made before the crash are paid with the queue tokens issued before it.
   for (const a of active) {
     const paid = await http(second, 'POST', '/payments', { token: a.user.token, headers: { 'queue-token': a.queueToken }, body: { reservationId: a.reservationId } });
