@@ -26,7 +26,7 @@ const handles: Database[] = [];
 afterAll(() => Promise.all(handles.map((h) => h.close().catch(() => undefined))));
 
 /** A store on a database handle of its own; `die()` ends that process's owner id (its rooms become adoptable). */
-async function incarnation(batches?: number[]): Promise<{ store: DurableQueueStore; die(): Promise<void> }> {
+async function incarnation(batches?: number[]): Promise<{ store: DurableQueueStore; die: () => Promise<void> }> {
   const own = await openDatabase(testDatabaseUrl(), 2);
   handles.push(own);
   const repository = new QueueEntryRepository(own);

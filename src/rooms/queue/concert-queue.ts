@@ -1,5 +1,5 @@
 import type { StoredConcert, StoredEntry, StoredRoom } from '../../models/queue-entry-repository';
-import type { QueueEntry } from './queue-store';
+import { secondsPerPosition, type EntryView, type QueueEntry } from './queue-store';
 import { TicketLine } from './ticket-line';
 
 /** One concert's room in process memory. Maps keep insertion order, which the expiry scans rely on. */
@@ -35,6 +35,20 @@ export class ConcertQueue {
 
   get live(): boolean {
     return this.line.size > 0 || this.active.size > 0 || this.pre.size > 0;
+  }
+
+  /** The entry with its position at the current tick. */
+  view(entry: QueueEntry): EntryView {
+    const waiting = entry.status === 'WAITING';
+    const preQueued = waiting && this.pre.has(entry.ticket);
+    return {
+      ...entry,
+      ...(preQueued ? { preQueued } : {}),
+      tick: this.tick,
+      position: waiting && !preQueued ? this.line.rank(entry.ticket) + 1 : 0,
+      waiting: this.line.size,
+      secondsPerPosition: secondsPerPosition(this.rate),
+    };
   }
 
   /** The entry as the durable store keeps it. */

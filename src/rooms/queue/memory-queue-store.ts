@@ -49,7 +49,7 @@ export class MemoryQueueStore implements QueueStore {
     const current = c.entries.get(c.users.get(userId) ?? 0);
     if (current && current.status !== 'EXPIRED') {
       this.touch(c, current.ticket, now);
-      return { full: false, created: false, entry: this.viewOf(c, current) };
+      return { full: false, created: false, entry: c.view(current) };
     }
     if (c.line.size + c.pre.size >= maxWaiting) return { full: true, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate) };
     // Until the draw, later arrivals wait for it too: a ticket now would go ahead of the drawn.
@@ -63,7 +63,7 @@ export class MemoryQueueStore implements QueueStore {
     if (!this.connections.has(userId)) c.detached.set(entry.ticket, now);
     this.note(c, entry);
     this.journal?.room(concertId, c.storedRoom());
-    return { full: false, created: true, entry: this.viewOf(c, entry) };
+    return { full: false, created: true, entry: c.view(entry) };
   }
 
   async setToken(concertId: number, ticket: number, token: string): Promise<string> {
@@ -79,7 +79,7 @@ export class MemoryQueueStore implements QueueStore {
     const entry = c?.entries.get(ticket);
     if (!c || !entry) return undefined;
     this.touch(c, ticket, now);
-    return this.viewOf(c, entry);
+    return c.view(entry);
   }
 
   async currentTicket(concertId: number, userId: number): Promise<number | undefined> {
@@ -272,19 +272,6 @@ export class MemoryQueueStore implements QueueStore {
   private touch(c: ConcertQueue, ticket: number, now: number): void {
     if (!c.detached.delete(ticket)) return;
     c.detached.set(ticket, now);
-  }
-
-  private viewOf(c: ConcertQueue, entry: QueueEntry): EntryView {
-    const waiting = entry.status === 'WAITING';
-    const preQueued = waiting && c.pre.has(entry.ticket);
-    return {
-      ...entry,
-      ...(preQueued ? { preQueued } : {}),
-      tick: c.tick,
-      position: waiting && !preQueued ? c.line.rank(entry.ticket) + 1 : 0,
-      waiting: c.line.size,
-      secondsPerPosition: secondsPerPosition(c.rate),
-    };
   }
 
   private purge(c: ConcertQueue, now: number, limit: number): void {
