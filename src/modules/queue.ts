@@ -7,6 +7,7 @@ import { queueCommands } from '../handlers/queue';
 import type { AppServer, SocketHooks } from '../handlers/socket';
 import type { Tokens } from '../tokens';
 import type { CatalogRepository } from '../models/catalog-repository';
+import { isPostgresDown } from '../dependencies';
 import type { Database } from '../models/database';
 import { QueueEntryRepository } from '../models/queue-entry-repository';
 import { DurableQueueStore } from '../rooms/queue/durable-queue-store';
@@ -60,7 +61,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   // Without Redis the single instance keeps its rooms in memory and every change in PostgreSQL.
   const store = deps.redis
     ? new RedisQueueStore(deps.redis, config.redisPrefix, prior)
-    : new DurableQueueStore({ repository: new QueueEntryRepository(deps.db), priorRate: prior, log, clock: systemClock });
+    : new DurableQueueStore({ repository: new QueueEntryRepository(deps.db), priorRate: prior, log, clock: systemClock, isOutage: isPostgresDown });
   const door = new QueueDoor({
     secret: deps.secret,
     cost: config.queueChallengeCost,

@@ -94,4 +94,26 @@ describe('queue journal (group commit)', () => {
     expect(tracked(journal.committed())).toBeDefined();
     expect(writes).toHaveLength(2);
   });
+
+  test('a row PostgreSQL refuses (not an outage) is dropped alone: the rest of its batch is written, and later writes are not blocked by it', async () => {
+    const written: number[] = [];
+    const refused: number[] = [];
+    const refuses = new Error('violates foreign key constraint');
+    const journal = new JournalWriter(
+      async (rows) => {
+        if (rows.entries.some((e) => e.entry.key === 13)) throw refuses;
+        written.push(...rows.entries.map((e) => e.entry.key));
+      },
+      { retryable: (err) => err !== refuses, onRefused: (_err, rows) => refused.push(...rows.entries.map((e) => e.entry.key)) },
+    );
+    journal.entry(1, entry(12));
+    journal.entry(1, entry(13));
+    journal.entry(1, entry(14));
+    await expect(journal.committed()).rejects.toBe(refuses);
+    expect(written.sort()).toEqual([12, 14]);
+    expect(refused).toEqual([13]);
+    journal.entry(1, entry(15));
+    await journal.committed();
+    expect(written).toContain(15);
+  });
 });

@@ -12,6 +12,8 @@ export interface DurableQueueStoreDeps {
   log: Logger;
   clock: Clock;
   onBatch?: (batch: { entries: number; ms: number }) => void;
+  /** PostgreSQL being down (a failed write is kept and retried), as opposed to a row it refuses. */
+  isOutage?: (err: unknown) => boolean;
 }
 
 /**
@@ -35,7 +37,11 @@ export class DurableQueueStore implements QueueStore {
   private behind = false;
 
   constructor(private readonly deps: DurableQueueStoreDeps) {
-    this.journal = new JournalWriter((rows) => deps.repository.write(rows), deps.onBatch);
+    this.journal = new JournalWriter((rows) => deps.repository.write(rows), {
+      onBatch: deps.onBatch,
+      retryable: deps.isOutage,
+      onRefused: (err, rows) => deps.log.error({ err, rows }, 'waiting-room row refused by PostgreSQL; dropped'),
+    });
     this.memory = new MemoryQueueStore(deps.priorRate, this.journal);
   }
 

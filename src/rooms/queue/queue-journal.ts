@@ -25,6 +25,13 @@ class Pending {
     for (const [k, v] of older.rooms) if (!this.rooms.has(k)) this.rooms.set(k, v);
   }
 
+  /** The batch as single-row writes: rooms and drops first, then each entry alone. */
+  *alone(): Generator<QueueRows> {
+    const all = this.rows();
+    if (all.rooms.length > 0 || all.dropped.length > 0) yield { entries: [], dropped: all.dropped, rooms: all.rooms };
+    for (const e of all.entries) yield { entries: [e], dropped: [], rooms: [] };
+  }
+
   rows(): QueueRows {
     const rows: QueueRows = { entries: [], dropped: [], rooms: [] };
     for (const { concertId, key, entry } of this.entries.values()) {
@@ -70,7 +77,13 @@ export class JournalWriter implements QueueJournal {
 
   constructor(
     private readonly write: (rows: QueueRows) => Promise<void>,
-    private readonly onBatch?: (batch: { entries: number; ms: number }) => void,
+    private readonly hooks: {
+      onBatch?: (batch: { entries: number; ms: number }) => void;
+      /** Whether a failed write may succeed as it is later (PostgreSQL down); otherwise a row of it is refused. */
+      retryable?: (err: unknown) => boolean;
+      /** A row PostgreSQL refused on its own: dropped, so that it cannot block every write after it. */
+      onRefused?: (err: unknown, rows: QueueRows) => void;
+    } = {},
   ) {}
 
   entry(concertId: number, entry: StoredEntry): void {
@@ -109,6 +122,13 @@ export class JournalWriter implements QueueJournal {
       try {
         await this.write(batch.rows());
       } catch (err) {
+        if (this.hooks.retryable?.(err) === false) {
+          // Not an outage: some row is refused. The others are written alone; its callers hear of the failure.
+          await this.salvage(batch);
+          this.writing = undefined;
+          done.reject(err);
+          continue;
+        }
         // Memory already holds these changes: keep them for the next write, and fail every
         // caller still waiting (the next commit retries rather than this loop spinning on an outage).
         this.pending.absorb(batch);
@@ -119,8 +139,18 @@ export class JournalWriter implements QueueJournal {
         return;
       }
       this.writing = undefined;
-      this.onBatch?.({ entries: batch.entries.size, ms: performance.now() - started });
+      this.hooks.onBatch?.({ entries: batch.entries.size, ms: performance.now() - started });
       done.resolve();
+    }
+  }
+
+  private async salvage(batch: Pending): Promise<void> {
+    for (const rows of batch.alone()) {
+      try {
+        await this.write(rows);
+      } catch (err) {
+        this.hooks.onRefused?.(err, rows);
+      }
     }
   }
 
