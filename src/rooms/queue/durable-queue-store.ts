@@ -79,7 +79,10 @@ export class DurableQueueStore implements QueueStore {
   async end(concertId: number, ticket: number, reason: ExpiryReason, now: number, onlyActive: boolean): Promise<QueueEntry | undefined> {
     await this.loaded(concertId);
     const ended = await this.memory.end(concertId, ticket, reason, now, onlyActive);
-    await this.journal.committed();
+    // A leave is answered once written. PAID follows a payment already committed: the payment's
+    // answer must not turn into a failure because this row has to wait for the next write.
+    if (reason === 'PAID') await this.settle('end of a paid entry');
+    else await this.journal.committed();
     return ended;
   }
 
