@@ -92,3 +92,43 @@ it('kill -9 then restart without Redis: 200 waiters keep ticket and position, 20
   }
   process.stdout.write(`fault-queue-restart: the restarted server answered health ${restartMs} ms after kill -9, with every entry kept\n`);
 }, 180_000);
+
+it('deadlines that pass while the process is down end at the first tick after the restart, and the line moves on', async () => {
+  const prefix = testRedisPrefix(`dq2${Date.now().toString(36)}`);
+  const first = await startInstance('durable-c', prefix, ENV);
+  instances.push(first);
+  const concert = await createConcert(first, { seats: 10, sale: { admitPerTick: 2, maxActive: 2, activeTtlSeconds: 2 } });
+  const users = await inChunks(Array.from({ length: 3 }, (_, i) => i), 3, () => signup(first));
+  const seen: Seen[] = [];
+  for (const user of users) {
+    const res = await http(first, 'POST', '/queue/token', { token: user.token, body: { concertId: concert.id } });
+    seen.push({ user, queueToken: res.body['token'] as string, status: res.body });
+  }
+  let admitted = await inChunks(seen, 3, (s) => status(first, s));
+  for (let tries = 0; admitted.filter((a) => a['status'] === 'ACTIVE').length < 2 && tries < 100; tries++) {
+    await new Promise((r) => setTimeout(r, 50));
+    admitted = await inChunks(seen, 3, (s) => status(first, s));
+  }
+  expect(admitted.map((a) => a['status'])).toEqual(['ACTIVE', 'ACTIVE', 'WAITING']);
+  const deadline = Math.max(...admitted.slice(0, 2).map((a) => Date.parse(String(a['expiresAt']))));
+
+  const exited = new Promise((resolve) => first.child.once('exit', resolve));
+  first.child.kill('SIGKILL');
+  await exited;
+  // Down past both deadlines.
+  await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 500));
+  const second = await startInstance('durable-d', prefix, ENV);
+  instances.push(second);
+
+  // The restarted instance's ticks end the two (TIMEOUT) and admit the third.
+  let after = await inChunks(seen, 3, (s) => status(second, s));
+  for (let tries = 0; after[2]?.['status'] !== 'ACTIVE' && tries < 100; tries++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await inChunks(seen, 3, (s) => status(second, s));
+  }
+  expect(after.map((a) => a['status'])).toEqual(['EXPIRED', 'EXPIRED', 'ACTIVE']);
+  expect(after[2]).toMatchObject({ ticket: admitted[2]?.['ticket'] });
+  // The tick number went on from where it was.
+  expect(Number(after[2]?.['tick'])).toBeGreaterThan(Number(admitted[2]?.['tick']));
+}, 120_000);
+
