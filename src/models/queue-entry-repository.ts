@@ -128,9 +128,13 @@ export class QueueEntryRepository {
     await this.db.sequelize.query(WRITE, { bind: [JSON.stringify(dropped), owner, JSON.stringify(rooms), JSON.stringify(entries)] });
   }
 
-  /** Takes over every room whose owner is gone (a crash or a restart) and reads them back. */
-  async adoptAbandoned(): Promise<StoredConcert[]> {
+  /**
+   * Takes over every room whose owner is gone (a crash or a restart) and reads them back. Entries
+   * that ended before `endedBefore` (epoch ms) go first: a room that stopped ticking never purged them.
+   */
+  async adoptAbandoned(endedBefore: number): Promise<StoredConcert[]> {
     const owner = await this.owner();
+    await this.db.sequelize.query(`DELETE FROM queue_entries WHERE status = 'EXPIRED' AND ended_at < to_timestamp($1::float8 / 1000)`, { bind: [endedBefore] });
     const rooms = await this.db.sequelize.query<RoomRow>(
       `UPDATE queue_rooms q SET owner = $1::int WHERE ${ABANDONED} RETURNING concert_id, seq, pre_seq, tick, rate, paused`,
       { bind: [owner], type: QueryTypes.SELECT },

@@ -161,4 +161,20 @@ describe('durable queue store', () => {
     ]);
     await e.close();
   });
+
+  test('a start drops entries that ended longer ago than the retention (a room that stopped ticking never purged them)', async () => {
+    const c = await concert();
+    const ids = await users(2);
+    const { store: a, die } = await incarnation();
+    for (const u of ids) await a.join(c, u, now, 100);
+    await a.end(c, 1, 'LEFT', now, false);
+    await die();
+    now += 2 * 3_600_000;
+    const { store: b } = await incarnation();
+    expect(await b.liveConcerts()).toContain(c);
+    expect((await rowsOf(c)).map((r) => [r.key, r.status])).toEqual([[2, 'WAITING']]);
+    expect(await b.view(c, 2, now)).toMatchObject({ status: 'WAITING', position: 1 });
+    await b.close();
+  });
 });
+

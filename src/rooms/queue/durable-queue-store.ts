@@ -4,7 +4,7 @@ import type { QueueEntryRepository, StoredConcert } from '../../models/queue-ent
 import type { Clock } from '../../timers/clock';
 import { MemoryQueueStore } from './memory-queue-store';
 import { JournalWriter } from './queue-journal';
-import type { DrawResult, EntryView, JoinResult, QueueCounts, QueueEntry, QueueStore, TickParams, TickResult } from './queue-store';
+import { EXPIRED_RETENTION_MS, type DrawResult, type EntryView, type JoinResult, type QueueCounts, type QueueEntry, type QueueStore, type TickParams, type TickResult } from './queue-store';
 
 export interface DurableQueueStoreDeps {
   repository: Pick<QueueEntryRepository, 'write' | 'adoptAbandoned' | 'take'>;
@@ -136,7 +136,7 @@ export class DurableQueueStore implements QueueStore {
 
   /** The rooms a dead process left, once; a failure (PostgreSQL down at start) is retried by the next caller. */
   private adopt(): Promise<void> {
-    this.adopted ??= this.deps.repository.adoptAbandoned().then(
+    this.adopted ??= this.deps.repository.adoptAbandoned(this.deps.clock.now() - EXPIRED_RETENTION_MS).then(
       (rooms) => {
         for (const room of rooms) this.restore(room);
       },
