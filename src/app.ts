@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps): App {
   const accounts = createAccountsModule({ config, log: log.child({ component: 'accounts' }), db, tokens, redis: shared, logins: budgets });
   const push = createSocketPush(io);
   const sale = createSaleModule({ config, log, db, catalog: services.catalog, redis: shared });
-  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, sales: sale.book, push, io, redis: shared, secret: deps.jwtSecret });
+  const queue = createQueueModule({ config, log: log.child({ component: 'waiting-room' }), metrics, tokens, catalog: services.catalog, sales: sale.book, push, io, db, redis: shared, secret: deps.jwtSecret });
   const wallet = createWallet({ config, db, log });
   const seats = createSeatModule({ config, db, log, metrics, push, io, gate: queue.gate, wallet: wallet.service, catalog: services.catalog, redis: shared });
 

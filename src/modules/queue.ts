@@ -7,7 +7,10 @@ import { queueCommands } from '../handlers/queue';
 import type { AppServer, SocketHooks } from '../handlers/socket';
 import type { Tokens } from '../tokens';
 import type { CatalogRepository } from '../models/catalog-repository';
-import { MemoryQueueStore } from '../rooms/queue/memory-queue-store';
+import { isPostgresDown } from '../dependencies';
+import type { Database } from '../models/database';
+import { QueueEntryRepository } from '../models/queue-entry-repository';
+import { DurableQueueStore } from '../rooms/queue/durable-queue-store';
 import { groups } from '../protocol/groups';
 import type { Push } from '../rooms/push';
 import type { QueueGate } from '../rooms/queue/queue-gate';
@@ -27,6 +30,7 @@ export interface QueueModuleDeps {
   catalog: CatalogRepository;
   push: Push;
   io: AppServer;
+  db: Database;
   sales: SaleBook;
   /** Set when REDIS_URL is: the Redis queue store, keys under config.redisPrefix. */
   redis?: Redis;
@@ -47,14 +51,18 @@ export interface QueueModule {
 }
 
 /**
- * One waiting room per concert, on the in-process store, or on Redis when it
+ * One waiting room per concert, on the in-process store kept durable in
+ * PostgreSQL (DurableQueueStore), or on Redis when it
  * is configured (then several instances share the rooms and a lease lets one
  * of them admit per concert).
  */
 export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   const { config, log, io } = deps;
   const prior = priorRate(config.queueAdmitBatch, config.queueAdmitIntervalMs);
-  const store = deps.redis ? new RedisQueueStore(deps.redis, config.redisPrefix, prior) : new MemoryQueueStore(prior);
+  // Without Redis the single instance keeps its rooms in memory and every change in PostgreSQL.
+  const store = deps.redis
+    ? new RedisQueueStore(deps.redis, config.redisPrefix, prior)
+    : new DurableQueueStore({ repository: new QueueEntryRepository(deps.db), priorRate: prior, log, clock: systemClock, isOutage: isPostgresDown });
   const door = new QueueDoor({
     secret: deps.secret,
     cost: config.queueChallengeCost,

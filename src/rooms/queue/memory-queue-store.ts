@@ -1,5 +1,7 @@
 import type { ExpiryReason } from '../../protocol/events';
-import { TicketLine } from './ticket-line';
+import type { StoredConcert } from '../../models/queue-entry-repository';
+import type { QueueJournal } from './queue-journal';
+import { ConcertQueue } from './concert-queue';
 import {
   ADMITTED_WINDOW_MS,
   EXPIRED_RETENTION_MS,
@@ -15,39 +17,6 @@ import {
   type TickResult,
 } from './queue-store';
 
-/** One concert's room. Maps keep insertion order, which the expiry scans rely on. */
-class ConcertQueue {
-  seq = 0;
-  tick = 0;
-  lastTickAt: number | undefined;
-  soldOut = false;
-  paused = false;
-  /** Admissions of the last minute: [at, count] per tick that admitted, oldest first. */
-  admits: [number, number][] = [];
-  readonly entries = new Map<number, QueueEntry>();
-  readonly users = new Map<number, number>();
-  readonly line = new TicketLine();
-  /** Pre-queued entries by key (negative, -1, -2, … in arrival order) → joined before the opening. */
-  readonly pre = new Map<number, boolean>();
-  preSeq = 0;
-  /** Pre-queue key → the ticket the draw gave it (tokens name the key). */
-  readonly aliases = new Map<number, number>();
-  /** Waiters who ended since the last tick; still in `line` until it announces them. */
-  leaving: number[] = [];
-  /** ticket → expiresAt, in admission order (= expiry order: the TTL is one setting). */
-  readonly active = new Map<number, number>();
-  /** ticket → idle since, oldest first: users with no socket, re-inserted on each command. */
-  readonly detached = new Map<number, number>();
-  /** ticket → ended at, oldest first, until the record is dropped. */
-  readonly gone = new Map<number, number>();
-
-  constructor(public rate: number) {}
-
-  get live(): boolean {
-    return this.line.size > 0 || this.active.size > 0 || this.pre.size > 0;
-  }
-}
-
 /**
  * The single-instance store: everything in this process, each method
  * synchronous inside, so each is atomic by construction. Per-tick cost is
@@ -58,14 +27,29 @@ export class MemoryQueueStore implements QueueStore {
   private readonly connections = new Map<number, number>();
   private readonly userConcerts = new Map<number, Set<number>>();
 
-  constructor(private readonly priorRate: number) {}
+  constructor(
+    private readonly priorRate: number,
+    private readonly journal?: QueueJournal,
+  ) {}
+
+  /** Whether this store has the concert's room (the durable store reads a room back only once). */
+  has(concertId: number): boolean {
+    return this.concerts.has(concertId);
+  }
+
+  /** Puts a concert's stored room back (the durable store's rebuild); replaces what this store had of it. */
+  restore(stored: StoredConcert, now: number): void {
+    const c = ConcertQueue.restore(stored, this.priorRate, now, (userId) => this.connections.has(userId));
+    this.concerts.set(c.id, c);
+    for (const entry of c.entries.values()) this.follow(entry.userId, c.id);
+  }
 
   async join(concertId: number, userId: number, now: number, maxWaiting: number, opensAt = 0): Promise<JoinResult> {
     const c = this.concert(concertId);
     const current = c.entries.get(c.users.get(userId) ?? 0);
     if (current && current.status !== 'EXPIRED') {
       this.touch(c, current.ticket, now);
-      return { full: false, created: false, entry: this.viewOf(c, current) };
+      return { full: false, created: false, entry: c.view(current) };
     }
     if (c.line.size + c.pre.size >= maxWaiting) return { full: true, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate) };
     // Until the draw, later arrivals wait for it too: a ticket now would go ahead of the drawn.
@@ -75,11 +59,11 @@ export class MemoryQueueStore implements QueueStore {
     c.users.set(userId, entry.ticket);
     if (preQueued) c.pre.set(entry.ticket, now < opensAt);
     else c.line.add(entry.ticket);
-    let concerts = this.userConcerts.get(userId);
-    if (!concerts) this.userConcerts.set(userId, (concerts = new Set()));
-    concerts.add(concertId);
+    this.follow(userId, concertId);
     if (!this.connections.has(userId)) c.detached.set(entry.ticket, now);
-    return { full: false, created: true, entry: this.viewOf(c, entry) };
+    this.note(c, entry);
+    this.journal?.room(concertId, c.storedRoom());
+    return { full: false, created: true, entry: c.view(entry) };
   }
 
   async setToken(concertId: number, ticket: number, token: string): Promise<string> {
@@ -95,7 +79,7 @@ export class MemoryQueueStore implements QueueStore {
     const entry = c?.entries.get(ticket);
     if (!c || !entry) return undefined;
     this.touch(c, ticket, now);
-    return this.viewOf(c, entry);
+    return c.view(entry);
   }
 
   async currentTicket(concertId: number, userId: number): Promise<number | undefined> {
@@ -111,7 +95,7 @@ export class MemoryQueueStore implements QueueStore {
     // A pre-queued entry has no place in the line, so no tick announces it.
     if (entry.status === 'WAITING' && !c.pre.delete(ticket)) c.leaving.push(ticket);
     else if (entry.status === 'ACTIVE') c.active.delete(ticket);
-    expire(c, entry, reason, now);
+    this.expire(c, entry, reason, now);
     return before;
   }
 
@@ -121,7 +105,7 @@ export class MemoryQueueStore implements QueueStore {
     const expired: TickResult['expired'] = [];
     const end = (entry: QueueEntry, reason: ExpiryReason) => {
       expired.push({ ticket: entry.ticket, userId: entry.userId, reason });
-      expire(c, entry, reason, p.now);
+      this.expire(c, entry, reason, p.now);
     };
 
     let n = 0;
@@ -145,7 +129,10 @@ export class MemoryQueueStore implements QueueStore {
 
     const left = c.leaving.sort((a, b) => a - b);
     c.leaving = [];
-    for (const ticket of left) c.line.remove(ticket);
+    for (const ticket of left) {
+      c.line.remove(ticket);
+      this.note(c, c.entries.get(ticket));
+    }
 
     const admitted: TickResult['admitted'] = [];
     const room = Math.min(p.batch, p.maxActive - c.active.size);
@@ -158,6 +145,7 @@ export class MemoryQueueStore implements QueueStore {
       entry.status = 'ACTIVE';
       entry.expiresAt = p.now + p.activeTtlMs;
       c.active.set(ticket, entry.expiresAt);
+      this.note(c, entry);
       admitted.push({ ticket, userId: entry.userId, expiresAt: entry.expiresAt });
     }
 
@@ -170,6 +158,7 @@ export class MemoryQueueStore implements QueueStore {
     c.paused = p.paused;
     const changed = admitted.length > 0 || left.length > 0 || announce;
     if (changed) c.tick++;
+    if (changed) this.journal?.room(concertId, c.storedRoom());
     this.purge(c, p.now, p.limit);
     // Old keys name nothing once the room is empty (their entries have ended).
     if (!c.live) c.aliases.clear();
@@ -207,11 +196,14 @@ export class MemoryQueueStore implements QueueStore {
       c.line.add(ticket);
       const since = c.detached.get(key);
       if (c.detached.delete(key) && since !== undefined) c.detached.set(ticket, since);
+      this.journal?.dropped(concertId, key);
+      this.journal?.entry(concertId, { ...c.stored(entry), preKey: key });
       drawn.push({ userId: entry.userId, ticket, position: base + drawn.length + 1 });
     };
     for (const i of order) give(early[i] ?? 0);
     for (const key of late) give(key);
     c.pre.clear();
+    this.journal?.room(concertId, c.storedRoom());
     return { tick: c.tick, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate), drawn };
   }
 
@@ -253,27 +245,33 @@ export class MemoryQueueStore implements QueueStore {
 
   private concert(concertId: number): ConcertQueue {
     let c = this.concerts.get(concertId);
-    if (!c) this.concerts.set(concertId, (c = new ConcertQueue(this.priorRate)));
+    if (!c) this.concerts.set(concertId, (c = new ConcertQueue(concertId, this.priorRate)));
     return c;
+  }
+
+  private follow(userId: number, concertId: number): void {
+    let concerts = this.userConcerts.get(userId);
+    if (!concerts) this.userConcerts.set(userId, (concerts = new Set()));
+    concerts.add(concertId);
+  }
+
+  private note(c: ConcertQueue, entry: QueueEntry | undefined): void {
+    if (this.journal && entry) this.journal.entry(c.id, c.stored(entry));
+  }
+
+  private expire(c: ConcertQueue, entry: QueueEntry, reason: ExpiryReason, now: number): void {
+    entry.status = 'EXPIRED';
+    entry.reason = reason;
+    delete entry.expiresAt;
+    c.detached.delete(entry.ticket);
+    c.gone.set(entry.ticket, now);
+    this.note(c, entry);
   }
 
   /** A command of a user without a socket: their idle time starts again (moved to the back). */
   private touch(c: ConcertQueue, ticket: number, now: number): void {
     if (!c.detached.delete(ticket)) return;
     c.detached.set(ticket, now);
-  }
-
-  private viewOf(c: ConcertQueue, entry: QueueEntry): EntryView {
-    const waiting = entry.status === 'WAITING';
-    const preQueued = waiting && c.pre.has(entry.ticket);
-    return {
-      ...entry,
-      ...(preQueued ? { preQueued } : {}),
-      tick: c.tick,
-      position: waiting && !preQueued ? c.line.rank(entry.ticket) + 1 : 0,
-      waiting: c.line.size,
-      secondsPerPosition: secondsPerPosition(c.rate),
-    };
   }
 
   private purge(c: ConcertQueue, now: number, limit: number): void {
@@ -284,14 +282,7 @@ export class MemoryQueueStore implements QueueStore {
       const entry = c.entries.get(ticket);
       c.entries.delete(ticket);
       if (entry && c.users.get(entry.userId) === ticket) c.users.delete(entry.userId);
+      this.journal?.dropped(c.id, ticket);
     }
   }
-}
-
-function expire(c: ConcertQueue, entry: QueueEntry, reason: ExpiryReason, now: number): void {
-  entry.status = 'EXPIRED';
-  entry.reason = reason;
-  delete entry.expiresAt;
-  c.detached.delete(entry.ticket);
-  c.gone.set(entry.ticket, now);
 }
