@@ -1,5 +1,6 @@
 import { DatabaseError, ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
+import { Prepared } from './prepared';
 
 export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
 
@@ -45,6 +46,11 @@ const VIEW = `
    WHERE u.id = $1::int
    ORDER BY l.id DESC`;
 
+const CHARGE = new Prepared<{ outcome: ChargeOutcome }>(
+  'tix_charge',
+  'SELECT tix_charge($1::int, $2::bigint, $3::bigint, $4::text, $5::text, $6::text) AS outcome',
+);
+
 interface ViewRow {
   balance: number;
   id: number | null;
@@ -59,22 +65,19 @@ export class WalletRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   /**
-   * Adds `amount` and writes its CHARGE ledger row in one statement (tix_charge, migration 004),
+   * Adds `amount` and writes its CHARGE ledger row in one prepared statement (tix_charge, migration 004),
    * recording the answer under `key` in the same transaction. `stored` is an earlier request's
    * record of the key; `refused`, that the balance would exceed `maxBalance` (nothing changed).
    */
   async charge(userId: number, amount: number, maxBalance: number, key?: ChargeKey): Promise<ChargeOutcome> {
     try {
-      const [row] = await this.sequelize.query<{ outcome: ChargeOutcome }>(
-        'SELECT tix_charge($1::int, $2::bigint, $3::bigint, $4::text, $5::text, $6::text) AS outcome',
-        { type: QueryTypes.SELECT, bind: [userId, amount, maxBalance, key?.scope ?? null, key?.key ?? null, key?.hash ?? null] },
-      );
+      const row = await CHARGE.one(this.sequelize, [userId, amount, maxBalance, key?.scope ?? null, key?.key ?? null, key?.hash ?? null]);
       return (row as { outcome: ChargeOutcome }).outcome;
     } catch (err) {
       const cause = err instanceof DatabaseError ? (err.parent as Error & { code?: string; detail?: string }) : undefined;
       if (cause?.code === 'TXCAP') return { refused: { balance: Number(cause.detail) } };
       // The claim's only foreign key is the user: a verified token naming a user this database does not have.
-      if (cause?.code === 'TXUSR' || err instanceof ForeignKeyConstraintError) throw notFound('user');
+      if (cause?.code === 'TXUSR' || cause?.code === '23503' || err instanceof ForeignKeyConstraintError) throw notFound('user');
       throw err;
     }
   }
