@@ -63,7 +63,8 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
   io.on('connection', (socket) => {
     const userId = socket.data.userId;
     const join = async (room: string) => {
-      await socket.join(room);
+      // A member already: joining again redoes the adapter's (and uWS's) subscription work on every command.
+      if (!socket.rooms.has(room)) await socket.join(room);
       await subscribed();
     };
     // Commands wait for the user's room: an admission or a reservation push it triggers must reach this socket.
