@@ -39,6 +39,7 @@ export const TABLE_PURPOSE: Record<string, string> = {
 /** What each stored function does. A function missing here fails the script. */
 export const FUNCTION_PURPOSE: Record<string, string> = {
   tix_charge: 'wallet:charge in one statement: the Idempotency-Key claim, the balance change, its CHARGE ledger row and the stored answer (migration 004).',
+  tix_charge_many: 'wallet:charge group-committed: the charges that arrive together, each through tix_charge in a block of its own (a refused one rolls back alone), in one transaction (migration 008).',
   tix_commit_batch: 'A date room’s group commit in one statement: fence check, status changes, new holds, payments and refunds (migration 003).',
 };
 

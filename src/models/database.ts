@@ -8,6 +8,7 @@ import * as charge from './migrations/004-charge';
 import * as accounts from './migrations/005-accounts';
 import * as idempotencyOwner from './migrations/006-idempotency-owner';
 import * as sale from './migrations/007-sale';
+import * as chargeMany from './migrations/008-charge-many';
 import { defineModels, type Models } from './models';
 import { ProcessOwner } from './process-owner';
 
@@ -36,6 +37,7 @@ const MIGRATIONS = [
   { name: '005-accounts', ...accounts },
   { name: '006-idempotency-owner', ...idempotencyOwner },
   { name: '007-sale', ...sale },
+  { name: '008-charge-many', ...chargeMany },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;

@@ -4,6 +4,13 @@ import { ConnectionError, DatabaseError, type Sequelize } from 'sequelize';
 // Class 08 (connection exception) and the server shutting down or restarting.
 const CONNECTION_STATES = /^(08|57P0[1-3])/;
 
+/** The connection failed, not the statement (as sequelize reports either): retrying alone cannot help. */
+export function connectionLost(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  const code = err instanceof DatabaseError ? (err.parent as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CONNECTION_STATES.test(code);
+}
+
 /**
  * A hot-path statement run straight through `pg` on a connection of a
  * sequelize pool, prepared once per connection (named): no ORM query
