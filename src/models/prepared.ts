@@ -4,6 +4,13 @@ import { ConnectionError, DatabaseError, type Sequelize } from 'sequelize';
 // Class 08 (connection exception) and the server shutting down or restarting.
 const CONNECTION_STATES = /^(08|57P0[1-3])/;
 
+/**
+ * A string as sequelize binds it for PostgreSQL: a NUL (which a text value cannot hold) as the two
+ * characters `\0`. Values written through sequelize and through here then agree (an idempotency key).
+ */
+export const pgText = (value: string): string => value.replace(/\0/g, '\\0');
+const bindable = (value: unknown): unknown => (typeof value === 'string' ? pgText(value) : value);
+
 /** The connection failed, not the statement (as sequelize reports either): retrying alone cannot help. */
 export function connectionLost(err: unknown): boolean {
   if (err instanceof ConnectionError) return true;
@@ -28,7 +35,7 @@ export class Prepared<Row> {
   async rows(pool: Sequelize, values: unknown[]): Promise<Row[]> {
     const client = (await pool.connectionManager.getConnection({ type: 'write' })) as pg.Client & { _invalid?: boolean };
     try {
-      const result = await client.query<Row & pg.QueryResultRow>({ name: this.name, text: this.text, values });
+      const result = await client.query<Row & pg.QueryResultRow>({ name: this.name, text: this.text, values: values.map(bindable) });
       return result.rows;
     } catch (err) {
       // A connection-class SQLSTATE (a terminated backend) or no SQLSTATE at all (the socket broke):

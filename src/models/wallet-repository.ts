@@ -1,6 +1,6 @@
 import { DatabaseError, ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
-import { connectionLost, Prepared } from './prepared';
+import { connectionLost, pgText, Prepared } from './prepared';
 import { WriteQueue } from './write-queue';
 
 export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
@@ -107,7 +107,8 @@ export class WalletRepository {
     const order = batch.map((_, i) => i).sort((a, b) => (batch[a] as Charge).userId - (batch[b] as Charge).userId);
     const sent = order.map((i) => {
       const c = batch[i] as Charge;
-      return { userId: c.userId, amount: c.amount, maxBalance: c.maxBalance, scope: c.key?.scope, key: c.key?.key, hash: c.key?.hash };
+      const key = c.key && { scope: pgText(c.key.scope), key: pgText(c.key.key), hash: pgText(c.key.hash) };
+      return { userId: c.userId, amount: c.amount, maxBalance: c.maxBalance, ...key };
     });
     let answers: ChargeAnswer[];
     try {

@@ -26,6 +26,14 @@ describe('Prepared', () => {
     expect(counts.some(([c]) => c?.count === 1)).toBe(true);
   });
 
+  it('binds a string with a NUL as sequelize does (a text value cannot hold one), so both paths store the same text', async () => {
+    const echo = new Prepared<{ t: string }>('prepared_test_text', 'SELECT $1::text AS t');
+    const [viaSequelize] = await db.sequelize.query<{ t: string }>('SELECT $1::text AS t', { bind: ['a\u0000b'], type: QueryTypes.SELECT });
+
+    expect(await echo.one(db.sequelize, ['a\u0000b'])).toEqual(viaSequelize);
+    expect(viaSequelize).toEqual({ t: 'a\\0b' });
+  });
+
   it('a failing statement throws the DatabaseError sequelize would, with its SQLSTATE, and is not taken for an outage', async () => {
     const err: unknown = await refuse.one(db.sequelize, [1]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseError);

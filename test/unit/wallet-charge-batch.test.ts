@@ -76,4 +76,15 @@ describe('WalletRepository.charge, group-committed', () => {
     expect(over).toEqual({ refused: { balance: 0 } });
     expect(ok).toEqual({ balance: 40 });
   });
+
+  it('a key with a NUL in it charges once whether its repeat comes alone or in a batch', async () => {
+    const [u, other] = await newUsers(2);
+    const key = { scope: 'wallet:charge', key: `nul\u0000${Date.now()}`, hash: 'h' };
+    expect(await wallets.charge(u as number, 25, 1000, key)).toEqual({ balance: 25 });
+
+    const [repeat, elsewhere] = await Promise.all([wallets.charge(u as number, 25, 1000, key), wallets.charge(other as number, 5, 1000)]);
+
+    expect(repeat).toEqual({ stored: { scope: 'wallet:charge', hash: 'h', response: { balance: 25 } } });
+    expect(elsewhere).toEqual({ balance: 5 });
+  });
 });
