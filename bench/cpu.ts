@@ -26,7 +26,7 @@ import { DEFAULTS, type LoadOptions } from './lib/options';
 import { createDatabase, forkTs, ROOT, startServerChild, stopChild } from './lib/server-process';
 import type { BareFromChild } from './lib/bare-server';
 import { mapLimit } from './lib/client';
-import { Meter } from './lib/cpu-loop';
+import { Meter, median } from './lib/cpu-loop';
 import { admitAll, createDates, get, pgHoldCancel, send, users } from './lib/cpu-commands';
 import { summarize, printAttribution } from './lib/cpu-report';
 import { attribute } from './lib/cpu-attribution';
@@ -45,6 +45,23 @@ const onlyArg = process.argv.indexOf('--only');
 /** `--only status,hold`: just the phases whose names contain one of these (idle and the echo always run). */
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [];
 const wanted = (phase: string): boolean => ONLY.length === 0 || phase.startsWith('idle') || phase.includes('echo') || ONLY.some((x) => phase.includes(x));
+
+/** The server's group commits so far: how many, and how many commands they carried. */
+async function commits(url: string): Promise<{ count: number; commands: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum') };
+}
+
+/** Commands per group commit in each phase that committed any: what the commit's fixed cost is shared by. */
+const perCommit = new Map<string, number[]>();
+async function countCommits<T>(url: string, phase: string, run: () => Promise<T>): Promise<T> {
+  const before = await commits(url);
+  const result = await run();
+  const after = await commits(url);
+  if (after.count > before.count) perCommit.set(phase, [...(perCommit.get(phase) ?? []), (after.commands - before.commands) / (after.count - before.count)]);
+  return result;
+}
 
 async function main(): Promise<void> {
   const options: LoadOptions = {
@@ -69,6 +86,8 @@ async function main(): Promise<void> {
   // Few connections, opened at the start and kept: the PostgreSQL server is shared with every other
   // run on the machine, and a connection asked for mid-run can find none left.
   const pool = new Pool({ connectionString: db.url, max: 4, idleTimeoutMillis: 0 });
+  // Dropping the database at the end terminates these connections: not a failure of the run.
+  pool.on('error', () => undefined);
   let echoSockets: Socket[] = [];
   let all: Awaited<ReturnType<typeof users>> = [];
   try {
@@ -98,11 +117,13 @@ async function main(): Promise<void> {
         await (echoSockets[lane] as Socket).emitWithAck('echo', { dateId: dates.hot, seatNumbers: [lane + 1], queueToken: u(lane).queueToken });
         return 1;
       });
-      await meter.loop('seats:hold + reservation:cancel', LANES, SECONDS, async (lane) => {
-        const r = await send(u(lane).socket, 'seats:hold', { dateId: dates.hot, seatNumbers: [lane + 1], queueToken: u(lane).queueToken });
-        await send(u(lane).socket, 'reservation:cancel', { reservationId: r.id });
-        return 2;
-      });
+      await countCommits(server.url, 'seats:hold + reservation:cancel', () =>
+        meter.loop('seats:hold + reservation:cancel', LANES, SECONDS, async (lane) => {
+          const r = await send(u(lane).socket, 'seats:hold', { dateId: dates.hot, seatNumbers: [lane + 1], queueToken: u(lane).queueToken });
+          await send(u(lane).socket, 'reservation:cancel', { reservationId: r.id });
+          return 2;
+        }),
+      );
       await meter.loop('wallet:charge', LANES, SECONDS, async (lane) => (await send(u(lane).socket, 'wallet:charge', { amount: 1 }), 1));
       await meter.loop('queue:join (live entry)', LANES, SECONDS, async (lane) => (await send(u(lane).socket, 'queue:join', { concertId: dates.concertId }), 1));
       await meter.loop('queue:status', LANES, SECONDS, async (lane) => (await send(u(lane).socket, 'queue:status', { queueToken: u(lane).queueToken }), 1));
@@ -115,7 +136,9 @@ async function main(): Promise<void> {
         const r = await send(x.socket, 'seats:hold', { dateId: dates.hot, seatNumbers: [nextSeat++], queueToken: x.queueToken });
         return { user: x, reservationId: r.id as number };
       });
-      await meter.each('payment:pay', LANES, held, async (h) => (await send(h.user.socket, 'payment:pay', { reservationId: h.reservationId, queueToken: h.user.queueToken }), 1));
+      await countCommits(server.url, 'payment:pay', () =>
+        meter.each('payment:pay', LANES, held, async (h) => (await send(h.user.socket, 'payment:pay', { reservationId: h.reservationId, queueToken: h.user.queueToken }), 1)),
+      );
       await meter.loop('baseline: pg tix_commit_batch, 1 row per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 1));
       await meter.loop('baseline: pg tix_commit_batch, 50 rows per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 50));
       process.stderr.write(`repetition ${rep + 1}/${REPS} done\n`);
@@ -127,9 +150,11 @@ async function main(): Promise<void> {
     const windows = meter.windows.filter((w) => !w.phase.startsWith('baseline') && !w.phase.startsWith('idle'));
     const attribution = PROFILE && server.profileDir ? attribute(server.profileDir, windows) : undefined;
     if (attribution) printAttribution(attribution, report.phases);
+    const commandsPerCommit = Object.fromEntries([...perCommit].map(([phase, xs]) => [phase, median(xs)]));
+    for (const [phase, n] of Object.entries(commandsPerCommit)) console.log(`${phase}: ${n.toFixed(1)} commands per group commit (median over repetitions)`);
     const out = path.join(ROOT, 'data', 'bench', `cpu-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ ...report, attribution }, null, 2));
+    writeFileSync(out, JSON.stringify({ ...report, commandsPerCommit, attribution }, null, 2));
     console.log(`JSON: ${out}`);
   } finally {
     all.forEach((x) => x.socket.close());

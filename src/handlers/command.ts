@@ -62,6 +62,9 @@ export interface DependencyGuard {
 }
 
 export class CommandRunner {
+  /** Per command, resolved on its first run: what it needs, and the labels of its successes (no allocation per call). */
+  private readonly known = new Map<Command, { needs: readonly Dependency[]; ok: { command: string; outcome: string } }>();
+
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -70,29 +73,38 @@ export class CommandRunner {
 
   /** Validate, run, map any error once. Never throws. */
   async execute(command: Command, input: unknown, ctx: CommandContext): Promise<Outcome> {
-    const started = process.hrtime.bigint();
-    let outcome: Outcome;
+    const started = performance.now();
     const { budgets, dependencies: guard } = this.guards;
-    const needs = guard?.needs(command) ?? [];
+    const known = this.known.get(command) ?? this.learn(command);
+    let outcome: Outcome;
     try {
       // Spent before validation: junk costs a budget like anything else. A known user pays even for a
       // public command (the catalog on a socket): the budget is per user across every command.
       if (budgets && (command.auth === 'user' || ctx.userId > 0)) await budgets.user(ctx.userId);
       else if (budgets && command.budget === 'ip') await budgets.ip(ctx.ip);
       if (!command.validate(input)) throw validationError(command.validate);
-      guard?.dependencies.require(needs);
-      const output = await command.run(input, ctx).catch((err: unknown) => {
-        throw guard ? guard.dependencies.explain(err, needs) : err;
-      });
+      guard?.dependencies.require(known.needs);
+      let output: unknown;
+      try {
+        output = await command.run(input, ctx);
+      } catch (err) {
+        throw guard ? guard.dependencies.explain(err, known.needs) : err;
+      }
       const status = typeof command.httpStatus === 'function' ? command.httpStatus(output) : (command.httpStatus ?? 200);
       outcome = { ok: true, data: command.reply ? command.reply(output) : output, status };
     } catch (err) {
       // The child logger only where something is logged: not on every successful command.
       outcome = failure(err, this.log.child({ command: command.name, userId: ctx.userId || undefined }), this.metrics);
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics.commandDuration.observe({ command: command.name, outcome: outcome.ok ? 'ok' : outcome.error.code }, seconds);
+    const labels = outcome.ok ? known.ok : { command: command.name, outcome: outcome.error.code };
+    this.metrics.commandDuration.observe(labels, (performance.now() - started) / 1000);
     return outcome;
+  }
+
+  private learn(command: Command) {
+    const known = { needs: this.guards.dependencies?.needs(command) ?? [], ok: { command: command.name, outcome: 'ok' } };
+    this.known.set(command, known);
+    return known;
   }
 }
 

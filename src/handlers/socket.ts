@@ -4,9 +4,9 @@ import { AppError, toErrorBody, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Authenticator } from './auth';
-import type { Ack, ClientToServerEvents, InterServerEvents, Reply, ServerToClientEvents, SocketData } from '../protocol/events';
+import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
 import type { ClientIp } from './client-ip';
-import type { AppSocket, Command, CommandRunner } from './command';
+import type { AppSocket, Command, CommandContext, CommandRunner } from './command';
 import type { DrainGate } from './drain-gate';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -69,7 +69,8 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
     }
     const userId = socket.data.userId;
     const join = async (room: string) => {
-      await socket.join(room);
+      // A member already: joining again redoes the adapter's (and uWS's) subscription work on every command.
+      if (!socket.rooms.has(room)) await socket.join(room);
       await subscribed();
     };
     // Commands wait for the user's room: an admission or a reservation push it triggers must reach this socket.
@@ -83,20 +84,35 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
 
     void ready.then(() => closeOldest(io, userId, options.maxSocketsPerUser)).catch((err: unknown) => options.log.warn({ err, userId }, 'counting the sockets of a user failed'));
     const ip = options.clientIp.of(socket.handshake.address, header(socket.handshake.headers['x-forwarded-for']));
+    // One context per socket, not per command: nothing a command runs writes to it.
+    const ctx: CommandContext = {
+      userId,
+      ip,
+      // Read at each use: a session may be replaced on a live socket.
+      get sessionId() {
+        return socket.data.sessionId;
+      },
+      socket,
+      join,
+    };
+    const run = async (command: Command, payload: unknown, ack: Ack | undefined) => {
+      try {
+        await ready;
+        const outcome = await runner.execute(command, payload, ctx);
+        ack?.(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error });
+      } finally {
+        gate.leave();
+      }
+    };
     for (const command of socketCommands) {
       socket.on(command.name, (...args: unknown[]) => {
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-        const reply = (r: Reply) => ack?.(r);
         if (!gate.enter()) {
-          reply({ ok: false, error: toErrorBody(unavailable('this instance is shutting down; reconnect to another')) });
+          ack?.({ ok: false, error: toErrorBody(unavailable('this instance is shutting down; reconnect to another')) });
           return;
         }
         // A client may omit an empty payload: `emitWithAck('wallet:get')`.
-        const payload = args.length === 0 ? {} : args[0];
-        void ready
-          .then(() => runner.execute(command, payload, { userId, ip, sessionId: socket.data.sessionId, socket, join }))
-          .then((outcome) => reply(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error }))
-          .finally(() => gate.leave());
+        void run(command, args.length === 0 ? {} : args[0], ack);
       });
     }
     socket.onAny((event: string, ...args: unknown[]) => {

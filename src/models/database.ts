@@ -9,6 +9,7 @@ import * as accounts from './migrations/005-accounts';
 import * as idempotencyOwner from './migrations/006-idempotency-owner';
 import * as sale from './migrations/007-sale';
 import * as queueEntries from './migrations/008-queue-entries';
+import * as chargeMany from './migrations/009-charge-many';
 import { defineModels, type Models } from './models';
 import { ProcessOwner } from './process-owner';
 
@@ -38,6 +39,7 @@ const MIGRATIONS = [
   { name: '006-idempotency-owner', ...idempotencyOwner },
   { name: '007-sale', ...sale },
   { name: '008-queue-entries', ...queueEntries },
+  { name: '009-charge-many', ...chargeMany },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;

@@ -1,5 +1,7 @@
 import { DatabaseError, ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
+import { connectionLost, pgText, Prepared } from './prepared';
+import { WriteQueue } from './write-queue';
 
 export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
 
@@ -34,6 +36,16 @@ export interface StoredKey {
 
 export type ChargeOutcome = { balance: number } | { stored: StoredKey } | { refused: { balance: number } };
 
+/** One charge's answer in a batch: TXCAP is the cap, TXUSR or the claim's foreign key (23503) a user this database does not have. */
+function outcomeOf(answer: ChargeAnswer | undefined): ChargeOutcome | Error {
+  if (answer === undefined) return new Error('tix_charge_many gave no answer for a charge');
+  if (!('refused' in answer)) return answer;
+  const { code, detail } = answer.refused;
+  if (code === 'TXCAP') return { refused: { balance: Number(detail) } };
+  if (code === 'TXUSR' || code === '23503') return notFound('user');
+  return new Error(`tix_charge_many refused a charge with ${code}`);
+}
+
 // One statement, so the balance and the history come from one snapshot.
 const VIEW = `
   SELECT u.balance, l.id, l.kind, l.amount, l.balance_after, l.created_at
@@ -44,6 +56,25 @@ const VIEW = `
     ) l ON true
    WHERE u.id = $1::int
    ORDER BY l.id DESC`;
+
+const CHARGE = new Prepared<{ outcome: ChargeOutcome }>(
+  'tix_charge',
+  'SELECT tix_charge($1::int, $2::bigint, $3::bigint, $4::text, $5::text, $6::text) AS outcome',
+);
+
+// Charges that arrive together: one statement, one transaction, each charge refused on its own (migration 009).
+const CHARGE_MANY = new Prepared<{ answers: ChargeAnswer[] }>('tix_charge_many', 'SELECT tix_charge_many($1::jsonb) AS answers');
+
+type ChargeAnswer = { balance: number } | { stored: StoredKey } | { refused: { code: string; detail: string | null } };
+
+interface Charge {
+  userId: number;
+  amount: number;
+  maxBalance: number;
+  key?: ChargeKey;
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 interface ViewRow {
   balance: number;
@@ -56,25 +87,51 @@ interface ViewRow {
 
 /** Balances and their ledger, in plain SQL. Payments and refunds are written by tix_commit_batch. */
 export class WalletRepository {
+  private readonly charges = new WriteQueue<Charge, ChargeOutcome>((batch) => this.chargeAll(batch));
+
   constructor(private readonly sequelize: Sequelize) {}
 
   /**
-   * Adds `amount` and writes its CHARGE ledger row in one statement (tix_charge, migration 004),
-   * recording the answer under `key` in the same transaction. `stored` is an earlier request's
-   * record of the key; `refused`, that the balance would exceed `maxBalance` (nothing changed).
+   * Adds `amount` and writes its CHARGE ledger row (tix_charge, migration 004), recording the
+   * answer under `key` in the same transaction; charges that arrive together commit together
+   * (tix_charge_many). `stored` is an earlier request's record of the key; `refused`, that the
+   * balance would exceed `maxBalance` (nothing changed).
    */
-  async charge(userId: number, amount: number, maxBalance: number, key?: ChargeKey): Promise<ChargeOutcome> {
+  charge(userId: number, amount: number, maxBalance: number, key?: ChargeKey): Promise<ChargeOutcome> {
+    return this.charges.push({ userId, amount, maxBalance, key });
+  }
+
+  private async chargeAll(batch: Charge[]): Promise<(ChargeOutcome | Error)[]> {
+    if (batch.length === 1) return [await this.chargeOne(batch[0] as Charge).catch(asError)];
+    // Users locked in ascending order, by every batch: two batches cannot deadlock on each other.
+    const order = batch.map((_, i) => i).sort((a, b) => (batch[a] as Charge).userId - (batch[b] as Charge).userId);
+    const sent = order.map((i) => {
+      const c = batch[i] as Charge;
+      const key = c.key && { scope: pgText(c.key.scope), key: pgText(c.key.key), hash: pgText(c.key.hash) };
+      return { userId: c.userId, amount: c.amount, maxBalance: c.maxBalance, ...key };
+    });
+    let answers: ChargeAnswer[];
     try {
-      const [row] = await this.sequelize.query<{ outcome: ChargeOutcome }>(
-        'SELECT tix_charge($1::int, $2::bigint, $3::bigint, $4::text, $5::text, $6::text) AS outcome',
-        { type: QueryTypes.SELECT, bind: [userId, amount, maxBalance, key?.scope ?? null, key?.key ?? null, key?.hash ?? null] },
-      );
+      answers = ((await CHARGE_MANY.one(this.sequelize, [JSON.stringify(sent)])) as { answers: ChargeAnswer[] }).answers;
+    } catch (err) {
+      // PostgreSQL is gone: alone, each would fail the same way.
+      if (connectionLost(err)) throw err;
+      // Anything else (a deadlock with a date room's commit): each alone, so each gets its own answer.
+      return Promise.all(batch.map((c) => this.chargeOne(c).catch(asError)));
+    }
+    const outcomes: (ChargeOutcome | Error)[] = new Array<ChargeOutcome | Error>(batch.length);
+    order.forEach((i, k) => (outcomes[i] = outcomeOf(answers[k])));
+    return outcomes;
+  }
+
+  private async chargeOne({ userId, amount, maxBalance, key }: Charge): Promise<ChargeOutcome> {
+    try {
+      const row = await CHARGE.one(this.sequelize, [userId, amount, maxBalance, key?.scope ?? null, key?.key ?? null, key?.hash ?? null]);
       return (row as { outcome: ChargeOutcome }).outcome;
     } catch (err) {
       const cause = err instanceof DatabaseError ? (err.parent as Error & { code?: string; detail?: string }) : undefined;
       if (cause?.code === 'TXCAP') return { refused: { balance: Number(cause.detail) } };
-      // The claim's only foreign key is the user: a verified token naming a user this database does not have.
-      if (cause?.code === 'TXUSR' || err instanceof ForeignKeyConstraintError) throw notFound('user');
+      if (cause?.code === 'TXUSR' || cause?.code === '23503' || err instanceof ForeignKeyConstraintError) throw notFound('user');
       throw err;
     }
   }

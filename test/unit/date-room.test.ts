@@ -280,6 +280,42 @@ describe('DateRoom', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('a seat map read while a hold is being committed shows the committed map at once, and the next read shows the hold', async () => {
+    const store = new MemoryStore();
+    const { room } = await openRoom(store);
+    const before = await settled(room.snapshot());
+    const release = store.pause();
+    const held = room.hold(1, [1]);
+    await flush(); // applied in memory, its commit waiting
+
+    // Answered without waiting for the commit in flight, and without what it has not committed yet.
+    const during = await room.snapshot();
+    expect(during).toEqual(before);
+    expect(during.seats[0]?.status).toBe('FREE');
+
+    release();
+    await settled(held);
+    const after = await room.snapshot();
+    expect(after.version).toBe(before.version + 1);
+    expect(after.seats.map((s) => s.status)).toEqual(['HELD', 'FREE', 'FREE', 'FREE', 'FREE', 'FREE']);
+    expect(store.version).toBe(after.version);
+  });
+
+  it('a refused commit leaves the seat map as last committed', async () => {
+    const store = new MemoryStore();
+    const { room } = await openRoom(store);
+    const before = await settled(room.snapshot());
+    store.failNext(new AppError('INSUFFICIENT_BALANCE', 'short'));
+
+    const refused = room.hold(1, [2]).catch((err: unknown) => err);
+    await flush();
+    expect(await refused).toMatchObject({ code: 'INSUFFICIENT_BALANCE' });
+
+    expect(await room.snapshot()).toEqual(before);
+    expect((await settled(room.hold(2, [2]))).seats).toEqual([{ number: 2, price: PRICE }]);
+    expect((await room.snapshot()).seats[1]?.status).toBe('HELD');
+  });
+
   it('leaves no timer after dispose, and refuses what was still queued', async () => {
     const store = new MemoryStore();
     const { room } = await openRoom(store);

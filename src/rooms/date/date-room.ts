@@ -50,6 +50,12 @@ export class DateRoom {
   private readonly commands: DateCommands;
   private readonly clock: Clock;
   private closed = false;
+  /**
+   * The seat map as last committed, kept until the next commit: a watch storm
+   * reads it without entering the mailbox. Never built while a batch is
+   * applied but not committed (only inside a mailbox message or `settle`).
+   */
+  private committedMap: SeatMap | undefined;
   lastActivity: number;
 
   private constructor(
@@ -102,7 +108,11 @@ export class DateRoom {
   }
 
   snapshot(): Promise<SeatMap> {
-    return this.ask(() => ({ ...NO_CHANGE, result: () => this.state.snapshot() }));
+    if (this.committedMap && !this.closed) {
+      this.lastActivity = this.clock.now();
+      return Promise.resolve(this.committedMap);
+    }
+    return this.ask(() => ({ ...NO_CHANGE, result: () => (this.committedMap ??= this.state.snapshot()) }));
   }
 
   hold(userId: number, seatNumbers: readonly number[]): Promise<ReservationView> {
@@ -144,7 +154,10 @@ export class DateRoom {
   }
 
   private settle(applied: Applied[], wrote: boolean): void {
-    if (wrote) this.state.version += 1;
+    if (wrote) {
+      this.state.version += 1;
+      this.committedMap = undefined;
+    }
     const changed = new Set<SeatState>();
     const updated = new Set<Reservation>();
     for (const { effect } of applied) {

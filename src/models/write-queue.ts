@@ -1,0 +1,44 @@
+/**
+ * Group commit for writes that stand alone (charges): what arrives while a
+ * write is in flight goes out together in the next one, one write at a time,
+ * and each caller hears its own answer. `write` answers per item, in order —
+ * a value, or an Error for that item alone; if it throws, every item of the
+ * batch is refused with that error.
+ */
+export class WriteQueue<I, O> {
+  private queue: { item: I; resolve(value: O): void; reject(err: unknown): void }[] = [];
+  private running = false;
+
+  constructor(
+    private readonly write: (items: I[]) => Promise<(O | Error)[]>,
+    private readonly maxBatch = 256,
+  ) {}
+
+  push(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (this.running) return;
+      this.running = true;
+      // After the current I/O phase, so items that arrived together share the first write.
+      setImmediate(() => void this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const answers = await this.write(batch.map((p) => p.item));
+        batch.forEach((p, i) => {
+          const answer = answers[i];
+          if (answer instanceof Error) p.reject(answer);
+          else if (answer === undefined) p.reject(new Error('the write gave no answer for this item'));
+          else p.resolve(answer);
+        });
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.running = false;
+  }
+}
