@@ -1,5 +1,8 @@
 import { QueryTypes, type Transaction } from 'sequelize';
+import type { ConcertSummary, DateSummary } from '../protocol/commands';
 import type { Database } from './database';
+
+export type { ConcertSummary, DateSummary };
 
 export interface NewDate {
   startsAt: string;
@@ -16,27 +19,6 @@ export interface CreatedDate {
   id: number;
   startsAt: string;
   totalSeats: number;
-}
-
-export interface ConcertSummary {
-  id: number;
-  title: string;
-  venue: string;
-  nextDateAt: string;
-  availableDates: number;
-  /** The sale's opening time: its stored setting, else the concert's creation. */
-  opensAt: string;
-  /** The cheapest and dearest seat of the future dates, in won: the buyer's page shows the range on the concert's card. */
-  minPrice: number;
-  maxPrice: number;
-}
-
-export interface DateSummary {
-  id: number;
-  startsAt: string;
-  totalSeats: number;
-  freeSeats: number;
-  heldSeats: number;
 }
 
 export interface DateInfo {

@@ -16,7 +16,11 @@ export interface ConcertSummary {
   venue: string;
   nextDateAt: string;
   availableDates: number;
+  /** The sale's opening time: its stored setting, else the concert's creation. */
   opensAt: string;
+  /** The cheapest and dearest seat of the future dates, in won: the buyer's page shows the range on the concert's card. */
+  minPrice: number;
+  maxPrice: number;
 }
 
 export interface DateSummary {
