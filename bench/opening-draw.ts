@@ -2,7 +2,9 @@
  * The opening's draw at scale: `npx tsx bench/opening-draw.ts [--users 100000] [--stores durable,redis] [--detached] [--per-user]`.
  * Stores: `durable` is the default mode's (no Redis: memory written to PostgreSQL, on a scratch
  * database of the local server, dropped afterwards), `memory` the in-process store alone (what
- * the default mode was before it was durable), `redis` the shared store.
+ * the default mode was before it was durable), `redis` the shared store. With `durable` it also
+ * reports when the drawn entries' rows have all moved to their tickets (in the background, `--chunk`
+ * entries per write, 500 by default) and what that costs joins made meanwhile.
  * Fills a pre-queue with that many users (straight into the queue store, no sockets: one
  * process holds at most ~19,900), then does what the lease holder's tick does at the
  * opening, timed step by step: the Fisher–Yates shuffle on crypto.randomInt, the store's
@@ -40,13 +42,20 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 
+/** Joins after the opening, one every 5 ms while the drawn rows move: what the move costs them. */
+const LATE_JOINS = 200;
+
 /** A scratch database with one concert and `users` users (the durable store's rows reference both). */
 async function durableScratch(users: number) {
   const scratch = await createDatabase();
   const db = await openDatabase(scratch.url, 4);
   const [row] = await db.sequelize.query<{ id: number }>(`INSERT INTO concerts (title, venue) VALUES ('bench', 'hall') RETURNING id`, { type: QueryTypes.SELECT });
-  const ids = await db.sequelize.query<{ id: number }>(`INSERT INTO users (name) SELECT 'draw-' || g FROM generate_series(1, $1::int) g RETURNING id`, { type: QueryTypes.SELECT, bind: [users] });
-  const store = new DurableQueueStore({ repository: new QueueEntryRepository(db), priorRate: 50, log: createLogger('warn'), clock: systemClock });
+  const ids = await db.sequelize.query<{ id: number }>(`INSERT INTO users (name) SELECT 'draw-' || g FROM generate_series(1, $1::int) g RETURNING id`, {
+    type: QueryTypes.SELECT,
+    bind: [users + LATE_JOINS],
+  });
+  const chunk = Number(arg('chunk', '500'));
+  const store = new DurableQueueStore({ repository: new QueueEntryRepository(db), priorRate: 50, log: createLogger('warn'), clock: systemClock, drawChunk: chunk });
   return { db, scratch, store, concertId: (row as { id: number }).id, userIds: ids.map((r) => r.id) };
 }
 
@@ -132,9 +141,19 @@ async function run(kind: string, users: number, detached: boolean, perUser: bool
     const first = await store.tick(concertId, { now: opensAt + 1000, paused: false, intervalMs: 1000, batch: 50, maxActive: 200, activeTtlMs: 600_000, idleMs: 1e12, leaseMs: 60_000, limit: 1000 });
     const tickMs = performance.now() - tick0;
     let rewrittenMs: number | undefined;
+    const lateAcks: number[] = [];
     if (durable) {
-      while ((await unrewritten(durable.db, concertId)) > 0) await new Promise((r) => setTimeout(r, 20));
+      const late = durable.userIds.slice(users).map(async (userId, i) => {
+        await new Promise((r) => setTimeout(r, i * 5));
+        const at = performance.now();
+        await store.join(concertId, userId, opensAt + 1000, users + LATE_JOINS + 1, opensAt);
+        lateAcks.push(performance.now() - at);
+      });
+      await durable.store.drawsWritten();
       rewrittenMs = performance.now() - t1;
+      await Promise.all(late);
+      if ((await unrewritten(durable.db, concertId)) > 0) throw new Error('drawn rows left under their pre-queue keys');
+      lateAcks.sort((a, b) => a - b);
     }
     // Exact from the first tick: a drawn user's position minus that tick's admissions.
     for (const d of drawn.drawn.filter((_, i) => i % Math.max(1, Math.floor(users / 50)) === 0 && i >= 50)) {
@@ -156,7 +175,8 @@ async function run(kind: string, users: number, detached: boolean, perUser: bool
       'shuffled and told ms': Math.round(totalMs),
       'users/s': Math.round(users / (totalMs / 1000)),
       'first tick ms': Math.round(tickMs * 10) / 10,
-      'rows rewritten ms (after the draw)': rewrittenMs === undefined ? '-' : Math.round(rewrittenMs),
+      'rows moved ms (after the draw)': rewrittenMs === undefined ? '-' : Math.round(rewrittenMs),
+      'late join ack p50/p99/max ms': lateAcks.length === 0 ? '-' : [0.5, 0.99, 1].map((q) => Math.round(lateAcks[Math.min(lateAcks.length - 1, Math.floor(q * lateAcks.length))] ?? 0)).join(' / '),
     };
   } finally {
     await io.close().catch(() => undefined);

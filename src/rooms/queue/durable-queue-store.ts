@@ -16,7 +16,7 @@ export interface DurableQueueStoreDeps {
   onBatch?: (batch: { entries: number; ms: number }) => void;
   /** PostgreSQL being down (a failed write is kept and retried), as opposed to a row it refuses. */
   isOutage?: (err: unknown) => boolean;
-  /** Drawn entries whose rows move to their tickets per write after a draw (default 2,000). */
+  /** Drawn entries whose rows move to their tickets per write after a draw (default 500). */
   drawChunk?: number;
 }
 
@@ -59,7 +59,7 @@ export class DurableQueueStore implements QueueStore {
       drawDone: (concertId, first) => this.journal.drawDone(concertId, first),
       clock: deps.clock,
       log: deps.log,
-      chunk: deps.drawChunk ?? 2000,
+      chunk: deps.drawChunk ?? 500,
       retryMs: 1000,
     });
   }
