@@ -68,6 +68,7 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
         log,
         clock: systemClock,
         isOutage: isPostgresDown,
+        drawChunk: config.queueDrawMoveBatch,
         onBatch: ({ entries, ms }) => {
           deps.metrics.queueJournalBatch.observe(entries);
           deps.metrics.queueJournalWrite.observe(ms / 1000);
