@@ -78,11 +78,12 @@ export class DrawRewrite {
   private sleep(): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = () => {
+        this.deps.clock.clearTimeout(timer);
         this.sleepers.delete(wake);
         resolve();
       };
       this.sleepers.add(wake);
-      this.deps.clock.setTimeout(wake, this.deps.retryMs);
+      const timer = this.deps.clock.setTimeout(wake, this.deps.retryMs);
     });
   }
 }
