@@ -8,8 +8,10 @@
  * Burst: every join issued at once, as when a sale opens; joins/s is joins
  * over the time until the last is acknowledged (its row committed). Paced:
  * joins issued at a steady rate, each one's time to acknowledgement. Draw:
- * the opening's draw of that many pre-queued entries, until its rows are
- * committed (in the row, "joins/s" is entries drawn per second). Runs on
+ * the opening's draw of that many pre-queued entries, until its record is
+ * committed and it may be told (the entries' rows move to their tickets
+ * afterwards, in the background; in the row, "joins/s" is entries drawn per
+ * second). Runs on
  * a scratch database of the local PostgreSQL (TEST_PG_ADMIN_URL's server),
  * dropped afterwards.
  */
@@ -94,7 +96,7 @@ async function paced(name: string, store: QueueStore, concertId: number, users: 
   return { store: name, run: `paced ${rate}/s`, joins: users.length, 'joins/s': Math.round((users.length * 1000) / elapsed), 'ack p50 ms': ms(quantile(acks, 0.5)), 'ack p99 ms': ms(quantile(acks, 0.99)), 'ack max ms': ms(acks.at(-1) ?? 0), ...writeStats(name, before) };
 }
 
-/** The opening's draw of `users` pre-queued entries: the draw waits for its rows before anyone is told. */
+/** The opening's draw of `users` pre-queued entries: the draw waits for its record before anyone is told. */
 async function draw(name: string, store: QueueStore, concertId: number, users: number[]): Promise<Row> {
   const opensAt = Date.now() + 60_000;
   for (let i = 0; i < users.length; i += 1000) await Promise.all(users.slice(i, i + 1000).map((u) => store.join(concertId, u, Date.now(), users.length + 1, opensAt)));

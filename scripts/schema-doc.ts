@@ -29,6 +29,7 @@ export const TABLE_PURPOSE: Record<string, string> = {
   concerts: 'Something on sale; has dates.',
   idempotency_keys: 'An Idempotency-Key per user with the first answer stored (or pending while a payment runs), so a retried charge or payment is applied once.',
   queue_entries: 'The waiting room of the single-instance default (no Redis), one row per entry: its ticket (or negative pre-queue key until the opening’s draw, kept in pre_key after it), user, status, ACTIVE deadline, end reason and time, and whether it still counts in the line; written by group commit, read back on start (migration 008).',
+  queue_draws: 'An opening draw of the single-instance default, one row: the pre-queue keys in drawn order (int32s in a bytea) from its first ticket on. Written in one statement before anyone is told; the entries’ rows move to their tickets in the background, a rebuild applies the draw to those not yet moved, and the row goes once all have (migration 010).',
   queue_rooms: 'A waiting room’s counters (last ticket and pre-queue key, tick, admission rate, paused) and the process that owns it: a starting instance rebuilds the rooms whose owner died.',
   payments: 'One row per paid reservation (the UNIQUE reservation_id makes a second payment impossible), written in the date room’s commit with the debit.',
   reservation_seats: 'The seats of a reservation; `live` is true while the reservation is HELD or CONFIRMED, and a partial unique index keeps each seat in one live reservation.',

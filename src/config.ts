@@ -44,6 +44,8 @@ export interface Config {
   queueActiveTtlSeconds: number;
   queueIdleTimeoutSeconds: number;
   queueMaxWaiting: number;
+  /** Without Redis: drawn entries whose rows move to their tickets per write after an opening's draw. */
+  queueDrawMoveBatch: number;
   /** Default of a concert's sale `challenge`. */
   queueChallenge: 'off' | 'pow';
   walletMaxCharge: number;
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueActiveTtlSeconds: int(env, 'QUEUE_ACTIVE_TTL_SECONDS', 600, 1),
     queueIdleTimeoutSeconds: int(env, 'QUEUE_IDLE_TIMEOUT_SECONDS', 120, 1),
     queueMaxWaiting: int(env, 'QUEUE_MAX_WAITING', 100_000, 1),
+    queueDrawMoveBatch: int(env, 'QUEUE_DRAW_MOVE_BATCH', 500, 1, 100_000),
     queueChallenge: challenge(env),
     walletMaxCharge: int(env, 'WALLET_MAX_CHARGE', 1_000_000, 1),
     walletMaxBalance: int(env, 'WALLET_MAX_BALANCE', 1_000_000_000, 1),

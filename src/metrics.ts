@@ -69,6 +69,18 @@ export function createMetrics() {
     queueAdmitted: new Counter({ name: 'tix_queue_admitted_total', help: 'Users admitted from waiting rooms', registers: [registry] }),
     queueDraws: new Counter({ name: 'tix_queue_draws_total', help: 'Opening draws (pre-queue shuffles) this instance made', registers: [registry] }),
     queueDrawn: new Counter({ name: 'tix_queue_drawn_total', help: 'Pre-queued users given a ticket by an opening draw here', registers: [registry] }),
+    queueJournalBatch: new Histogram({
+      name: 'tix_queue_journal_batch_size',
+      help: 'Waiting-room rows per group commit of the default mode (no Redis): entries written or deleted in one statement',
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
+      registers: [registry],
+    }),
+    queueJournalWrite: new Histogram({
+      name: 'tix_queue_journal_write_seconds',
+      help: 'Duration of one waiting-room group commit of the default mode (no Redis), one statement',
+      buckets: LATENCY,
+      registers: [registry],
+    }),
     queueTickDuration: new Histogram({
       name: 'tix_queue_tick_duration_seconds',
       help: 'Time spent in one admission tick of one waiting room (store work + one broadcast)',

@@ -31,22 +31,43 @@ export interface StoredRoom {
   paused: boolean;
 }
 
+/** An opening's draw as recorded: `keys[i]` (a pre-queue key) got ticket `first + i`. */
+export interface StoredDraw {
+  first: number;
+  keys: Int32Array;
+}
+
 export interface StoredConcert {
   concertId: number;
   room: StoredRoom;
   entries: StoredEntry[];
+  /** Draws whose entries' rows may not all have moved to their tickets yet. */
+  draws: StoredDraw[];
 }
 
-/** One group commit's rows: the latest state of every entry and room that changed, and the entries that went. */
+/**
+ * One group commit's rows: the latest state of every entry and room that changed, the entries
+ * that went, the draws recorded, and the draws whose rows have all moved (their record goes).
+ */
 export interface QueueRows {
   entries: { concertId: number; entry: StoredEntry }[];
   dropped: { concertId: number; key: number }[];
   rooms: { concertId: number; room: StoredRoom }[];
+  draws: { concertId: number; draw: StoredDraw }[];
+  drawsDone: { concertId: number; first: number }[];
 }
 
-// One statement, so a group commit is atomic and one round trip whatever it holds.
+// One statement, so a group commit is atomic and one round trip whatever it holds. A draw's
+// keys travel as base64 of their int32s: 100,000 keys are 533 kB of text, decoded by PostgreSQL.
 const WRITE = `
-WITH dropped AS (
+WITH draws AS (
+  INSERT INTO queue_draws (concert_id, first_ticket, keys)
+  SELECT d.c, d.f, decode(d.k, 'base64') FROM jsonb_to_recordset($5::jsonb) AS d(c int, f int, k text)
+  ON CONFLICT DO NOTHING
+), done AS (
+  DELETE FROM queue_draws q USING jsonb_to_recordset($6::jsonb) AS d(c int, f int)
+   WHERE q.concert_id = d.c AND q.first_ticket = d.f
+), dropped AS (
   DELETE FROM queue_entries q USING jsonb_to_recordset($1::jsonb) AS d(c int, k int)
    WHERE q.concert_id = d.c AND q.key = d.k
 ), rooms AS (
@@ -125,7 +146,11 @@ export class QueueEntryRepository {
       r: e.reason ?? null,
       en: e.endedAt ?? null,
     }));
-    await this.db.sequelize.query(WRITE, { bind: [JSON.stringify(dropped), owner, JSON.stringify(rooms), JSON.stringify(entries)] });
+    const draws = rows.draws.map(({ concertId, draw }) => ({ c: concertId, f: draw.first, k: encodeKeys(draw.keys) }));
+    const done = rows.drawsDone.map(({ concertId, first }) => ({ c: concertId, f: first }));
+    await this.db.sequelize.query(WRITE, {
+      bind: [JSON.stringify(dropped), owner, JSON.stringify(rooms), JSON.stringify(entries), JSON.stringify(draws), JSON.stringify(done)],
+    });
   }
 
   /**
@@ -158,14 +183,37 @@ export class QueueEntryRepository {
       bind: [rooms.map((r) => r.concert_id)],
       type: QueryTypes.SELECT,
     });
+    const draws = await this.db.sequelize.query<DrawRow>('SELECT concert_id, first_ticket, keys FROM queue_draws WHERE concert_id = ANY($1::int[]) ORDER BY first_ticket', {
+      bind: [rooms.map((r) => r.concert_id)],
+      type: QueryTypes.SELECT,
+    });
     const byConcert = new Map<number, StoredEntry[]>(rooms.map((r) => [r.concert_id, []]));
     for (const r of rows) byConcert.get(r.concert_id)?.push(fromRow(r));
     return rooms.map((r) => ({
       concertId: r.concert_id,
       room: { seq: r.seq, preSeq: r.pre_seq, tick: r.tick, rate: r.rate, paused: r.paused },
       entries: byConcert.get(r.concert_id) ?? [],
+      draws: draws.filter((d) => d.concert_id === r.concert_id).map((d) => ({ first: d.first_ticket, keys: decodeKeys(d.keys) })),
     }));
   }
+}
+
+interface DrawRow {
+  concert_id: number;
+  first_ticket: number;
+  keys: Buffer;
+}
+
+function encodeKeys(keys: Int32Array): string {
+  const bytes = Buffer.alloc(keys.length * 4);
+  keys.forEach((key, i) => bytes.writeInt32LE(key, i * 4));
+  return bytes.toString('base64');
+}
+
+function decodeKeys(bytes: Buffer): Int32Array {
+  const keys = new Int32Array(bytes.length / 4);
+  for (let i = 0; i < keys.length; i++) keys[i] = bytes.readInt32LE(i * 4);
+  return keys;
 }
 
 function fromRow(r: EntryRow): StoredEntry {

@@ -62,7 +62,18 @@ export function createQueueModule(deps: QueueModuleDeps): QueueModule {
   // Without Redis the single instance keeps its rooms in memory and every change in PostgreSQL.
   const store = deps.redis
     ? new RedisQueueStore(deps.redis, config.redisPrefix, prior)
-    : new DurableQueueStore({ repository: new QueueEntryRepository(deps.db), priorRate: prior, log, clock: systemClock, isOutage: isPostgresDown });
+    : new DurableQueueStore({
+        repository: new QueueEntryRepository(deps.db),
+        priorRate: prior,
+        log,
+        clock: systemClock,
+        isOutage: isPostgresDown,
+        drawChunk: config.queueDrawMoveBatch,
+        onBatch: ({ entries, ms }) => {
+          deps.metrics.queueJournalBatch.observe(entries);
+          deps.metrics.queueJournalWrite.observe(ms / 1000);
+        },
+      });
   const door = new QueueDoor({
     secret: deps.secret,
     cost: config.queueChallengeCost,

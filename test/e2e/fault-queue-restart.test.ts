@@ -5,11 +5,13 @@
  * waiter has the same ticket and position; the active users are still ACTIVE
  * with the same deadline, and their holds are payable with the queue tokens
  * they had. The server is a child process so that it can really be killed.
+ * The opening's draw survives a kill -9 between its record and the move of
+ * its entries' rows.
  */
 import { Client } from 'pg';
 import { startInstance, stopCluster, type Instance } from '../support/cluster';
 import { testDatabaseUrl, testRedisPrefix } from '../support/env';
-import { createConcert, http, signup, type TestUser } from '../support/server';
+import { ADMIN_TOKEN, createConcert, http, signup, type TestUser } from '../support/server';
 
 const instances: Instance[] = [];
 afterAll(() => stopCluster(instances));
@@ -132,3 +134,60 @@ it('deadlines that pass while the process is down end at the first tick after th
   expect(Number(after[2]?.['tick'])).toBeGreaterThan(Number(admitted[2]?.['tick']));
 }, 120_000);
 
+it('kill -9 after the opening draw is recorded, its rows half moved: every drawn user keeps the drawn ticket and position, and the restart moves the rest', async () => {
+  const prefix = testRedisPrefix(`dq3${Date.now().toString(36)}`);
+  // One row per write, so the move of 150 rows takes far longer than noticing the record and killing.
+  const env = { ...ENV, QUEUE_DRAW_MOVE_BATCH: '1' };
+  const first = await startInstance('durable-e', prefix, env);
+  instances.push(first);
+  // Paused: nobody is admitted, so a drawn user's position is its ticket.
+  const concert = await createConcert(first, { seats: 10, sale: { opensAt: new Date(Date.now() + 3_600_000).toISOString(), paused: true } });
+  const users = await inChunks(Array.from({ length: 150 }, (_, i) => i), 25, () => signup(first));
+  const seen = await inChunks(users, 25, async (user) => {
+    const res = await http(first, 'POST', '/queue/token', { token: user.token, body: { concertId: concert.id } });
+    expect(res.body).toMatchObject({ status: 'WAITING', ticket: null });
+    return { user, queueToken: res.body['token'] as string };
+  });
+  const pg = new Client({ connectionString: testDatabaseUrl() });
+  await pg.connect();
+  try {
+    const opened = await http(first, 'PATCH', `/admin/concerts/${concert.id}/sale`, { token: ADMIN_TOKEN, body: { opensAt: new Date().toISOString() } });
+    expect(opened.status).toBe(200);
+    // The draw is recorded (and told) at the next tick: kill the process as soon as its record is there.
+    let record: { first_ticket: number; keys: Buffer } | undefined;
+    for (let tries = 0; !record && tries < 5000; tries++) {
+      record = (await pg.query<{ first_ticket: number; keys: Buffer }>('SELECT first_ticket, keys FROM queue_draws WHERE concert_id = $1', [concert.id])).rows[0];
+    }
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => (first.child.exitCode === null ? first.child.once('exit', resolve) : resolve(undefined)));
+    expect(record).toBeDefined();
+    const { rows } = await pg.query<{ key: number; pre_key: number | null; user_id: number }>('SELECT key, pre_key, user_id FROM queue_entries WHERE concert_id = $1', [concert.id]);
+    // Killed halfway: some rows still under their pre-queue keys (else this test missed the window it is about).
+    expect(rows.filter((r) => r.key < 0).length).toBeGreaterThan(0);
+    expect(rows).toHaveLength(150);
+    // What the draw told each user: the i-th key of the record got ticket first + i.
+    const keys = Array.from({ length: (record?.keys.length ?? 0) / 4 }, (_, i) => record?.keys.readInt32LE(i * 4));
+    const drawnTicket = new Map(rows.map((r) => [r.user_id, (record?.first_ticket ?? 0) + keys.indexOf(r.key < 0 ? r.key : (r.pre_key ?? 0))]));
+    expect([...drawnTicket.values()].sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+
+    const second = await startInstance('durable-f', prefix, env);
+    instances.push(second);
+    for (const s of seen) {
+      const ticket = drawnTicket.get(s.user.id);
+      expect(await status(second, { ...s, status: {} })).toMatchObject({ status: 'WAITING', ticket, position: ticket, waiting: 150 });
+    }
+    // The restarted process moves the rest and drops the record.
+    let left = { moved: 0, records: 1 };
+    for (let tries = 0; (left.moved < 150 || left.records > 0) && tries < 200; tries++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const counts = await pg.query<{ moved: number; records: number }>(
+        'SELECT (SELECT count(*)::int FROM queue_entries WHERE concert_id = $1 AND key > 0) AS moved, (SELECT count(*)::int FROM queue_draws WHERE concert_id = $1) AS records',
+        [concert.id],
+      );
+      left = counts.rows[0] ?? left;
+    }
+    expect(left).toEqual({ moved: 150, records: 0 });
+  } finally {
+    await pg.end();
+  }
+}, 180_000);

@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import { openDatabase, type Database } from '../../src/models/database';
-import { QueueEntryRepository } from '../../src/models/queue-entry-repository';
+import { QueueEntryRepository, type QueueRows } from '../../src/models/queue-entry-repository';
 import { createLogger } from '../../src/logger';
 import { DurableQueueStore } from '../../src/rooms/queue/durable-queue-store';
 import type { TickParams } from '../../src/rooms/queue/queue-store';
@@ -26,12 +26,34 @@ const handles: Database[] = [];
 afterAll(() => Promise.all(handles.map((h) => h.close().catch(() => undefined))));
 
 /** A store on a database handle of its own; `die()` ends that process's owner id (its rooms become adoptable). */
-async function incarnation(batches?: number[]): Promise<{ store: DurableQueueStore; die: () => Promise<void> }> {
+async function incarnation(
+  batches?: number[],
+  opts: { drawChunk?: number; freezeAt?: (rows: QueueRows) => boolean } = {},
+): Promise<{ store: DurableQueueStore; repository: QueueEntryRepository; frozen: Promise<void>; die: () => Promise<void> }> {
   const own = await openDatabase(testDatabaseUrl(), 2);
   handles.push(own);
   const repository = new QueueEntryRepository(own);
-  const store = new DurableQueueStore({ repository, priorRate: 3, log, clock, onBatch: (b) => batches?.push(b.entries) });
-  return { store, die: () => own.owner.close() };
+  // A write `freezeAt` picks never reaches PostgreSQL, nor does any after it: the process froze there (then `die`).
+  let froze!: () => void;
+  const frozen = new Promise<void>((resolve) => (froze = resolve));
+  let stopped = false;
+  const write = (rows: QueueRows): Promise<void> => {
+    if (stopped || opts.freezeAt?.(rows)) {
+      stopped = true;
+      froze();
+      return new Promise<void>(() => undefined);
+    }
+    return repository.write(rows);
+  };
+  const store = new DurableQueueStore({
+    repository: { write, adoptAbandoned: (t) => repository.adoptAbandoned(t), take: (c) => repository.take(c) },
+    priorRate: 3,
+    log,
+    clock,
+    drawChunk: opts.drawChunk,
+    onBatch: (b) => batches?.push(b.entries),
+  });
+  return { store, repository, frozen, die: () => own.owner.close() };
 }
 
 async function concert(): Promise<number> {
@@ -52,6 +74,12 @@ const rowsOf = (concertId: number) =>
     'SELECT key, user_id, status, in_line, pre_key FROM queue_entries WHERE concert_id = $1 ORDER BY key',
     { type: QueryTypes.SELECT, bind: [concertId] },
   );
+
+const drawRecords = (concertId: number) =>
+  db.sequelize.query<{ first_ticket: number; n: number }>('SELECT first_ticket, length(keys) / 4 AS n FROM queue_draws WHERE concert_id = $1', { type: QueryTypes.SELECT, bind: [concertId] });
+
+/** A write that moves drawn rows (the background rewrite's chunk): it drops pre-queue keys' rows. */
+const movesDrawnRows = (rows: QueueRows) => rows.dropped.some((d) => d.key < 0);
 
 const params = (over: Partial<TickParams> = {}): TickParams => ({
   now,
@@ -176,5 +204,101 @@ describe('durable queue store', () => {
     expect(await b.view(c, 2, now)).toMatchObject({ status: 'WAITING', position: 1 });
     await b.close();
   });
-});
 
+  test('a process killed after the draw is recorded and told, with its rows half moved, comes back with every drawn ticket and position exact, then moves the rest', async () => {
+    const c = await concert();
+    const ids = await users(7);
+    const opensAt = now + 10_000;
+    // Chunks of 2: the first chunk is written, the process freezes at the second.
+    let chunks = 0;
+    const { store: a, frozen, die } = await incarnation(undefined, { drawChunk: 2, freezeAt: (rows) => movesDrawnRows(rows) && ++chunks === 2 });
+    for (const u of ids) await a.join(c, u, now, 100, opensAt);
+    now = opensAt;
+    const drawn = await a.draw(c, (n) => Uint32Array.from({ length: n }, (_, i) => n - 1 - i));
+    expect(drawn?.drawn.map((d) => d.userId)).toEqual([...ids].reverse());
+    // Told: the draw's record is committed, in one row, while most rows are still under their pre-queue keys.
+    expect(await drawRecords(c)).toEqual([{ first_ticket: 1, n: 7 }]);
+    await frozen;
+    const half = await rowsOf(c);
+    expect(half.filter((r) => r.key > 0).map((r) => [r.key, r.pre_key])).toEqual([
+      [1, -7],
+      [2, -6],
+    ]);
+    expect(half.filter((r) => r.key < 0)).toHaveLength(5);
+    await die();
+
+    const { store: b, die: dieB } = await incarnation();
+    expect(await b.liveConcerts()).toContain(c);
+    for (const d of drawn?.drawn ?? []) {
+      const byTicket = await b.view(c, d.ticket, now);
+      expect(byTicket).toMatchObject({ userId: d.userId, ticket: d.ticket, position: d.position, status: 'WAITING' });
+      // A queue token issued before the draw names the pre-queue key; it finds the drawn ticket.
+      expect(await b.view(c, -(ids.indexOf(d.userId) + 1), now)).toMatchObject({ ticket: d.ticket, position: d.position });
+      expect(await b.currentTicket(c, d.userId)).toBe(d.ticket);
+    }
+    await b.drawsWritten();
+    expect((await rowsOf(c)).map((r) => [r.key, r.pre_key, r.status, r.in_line])).toEqual(
+      (drawn?.drawn ?? []).map((d) => [d.ticket, -(ids.indexOf(d.userId) + 1), 'WAITING', true]),
+    );
+    expect(await drawRecords(c)).toEqual([]);
+    now += 1000;
+    expect((await b.tick(c, params({ batch: 2 }))).admitted.map((x) => x.userId)).toEqual([ids[6], ids[5]]);
+    // A later joiner continues after the drawn tickets.
+    const late = await users(1);
+    const joined = await b.join(c, late[0] ?? 0, now, 100, opensAt);
+    expect(joined.full ? 0 : joined.entry.ticket).toBe(8);
+    await dieB();
+  });
+
+  test('a rebuild from a half-applied draw prefers the rows already under tickets (changed after the draw) and applies the draw again idempotently', async () => {
+    const c = await concert();
+    const [u1, u2, u3, u4] = await users(4);
+    const own = await openDatabase(testDatabaseUrl(), 2);
+    handles.push(own);
+    const repository = new QueueEntryRepository(own);
+    const pre = (key: number, userId = 0) => ({ concertId: c, entry: { key, userId, status: 'WAITING' as const, early: true, inLine: false } });
+    const none = { entries: [], dropped: [], rooms: [], draws: [], drawsDone: [] };
+    const room = (seq: number, tick: number) => [{ concertId: c, room: { seq, preSeq: 4, tick, rate: 3, paused: false } }];
+    await repository.write({ ...none, rooms: room(0, 0), entries: [pre(-1, u1), pre(-2, u2), pre(-3, u3), pre(-4, u4)] });
+    // The draw: -3 → 1, -1 → 2, -4 → 3, -2 → 4.
+    await repository.write({ ...none, rooms: room(4, 0), draws: [{ concertId: c, draw: { first: 1, keys: Int32Array.from([-3, -1, -4, -2]) } }] });
+    // A tick admitted ticket 1 and the holder of ticket 2 left (not yet announced): both written under their
+    // tickets, without the pre-queue key; the rewrite had moved -3's row away, not yet -1's.
+    await repository.write({
+      ...none,
+      rooms: room(4, 1),
+      dropped: [{ concertId: c, key: -3 }],
+      entries: [
+        { concertId: c, entry: { key: 1, userId: u3 ?? 0, status: 'ACTIVE', early: false, inLine: false, expiresAt: now + 60_000 } },
+        { concertId: c, entry: { key: 2, userId: u1 ?? 0, status: 'EXPIRED', early: false, inLine: true, reason: 'LEFT', endedAt: now } },
+      ],
+    });
+    await own.owner.close();
+
+    for (const round of [1, 2]) {
+      // Round 1 dies before moving anything; round 2 applies the same draw again and moves the rows.
+      const { store: s, die } = await incarnation(undefined, round === 1 ? { freezeAt: movesDrawnRows } : {});
+      expect(await s.liveConcerts()).toContain(c);
+      expect(await s.view(c, -3, now)).toMatchObject({ ticket: 1, userId: u3, status: 'ACTIVE', expiresAt: now + 60_000 });
+      expect(await s.view(c, -1, now)).toMatchObject({ ticket: 2, userId: u1, status: 'EXPIRED', reason: 'LEFT' });
+      // The leaver still counts until the tick that announces it.
+      expect(await s.view(c, -4, now)).toMatchObject({ ticket: 3, userId: u4, status: 'WAITING', position: 2, tick: 1 });
+      expect(await s.view(c, 4, now)).toMatchObject({ userId: u2, status: 'WAITING', position: 3 });
+      expect(await s.counts(c, now)).toMatchObject({ waiting: 2, preQueued: 0, active: 1 });
+      if (round === 2) {
+        await s.drawsWritten();
+        expect((await rowsOf(c)).map((r) => [r.key, r.pre_key, r.user_id, r.status])).toEqual([
+          [1, -3, u3, 'ACTIVE'],
+          [2, -1, u1, 'EXPIRED'],
+          [3, -4, u4, 'WAITING'],
+          [4, -2, u2, 'WAITING'],
+        ]);
+        expect(await drawRecords(c)).toEqual([]);
+        const t = await s.tick(c, params({ batch: 0 }));
+        expect(t.left).toEqual([2]);
+        await s.close();
+      }
+      await die();
+    }
+  });
+});

@@ -116,4 +116,33 @@ describe('queue journal (group commit)', () => {
     await journal.committed();
     expect(written).toContain(15);
   });
+
+  test('a drawn entry keeps its pre-queue key when a later state of it, reported without the key, lands before the write, or after a failed one', async () => {
+    const { journal, writes } = writer();
+    journal.drawn(1, { first: 1, keys: Int32Array.from([-2, -1]) });
+    const recorded = tracked(journal.committed());
+    expect(writes[0]?.rows.draws).toEqual([{ concertId: 1, draw: { first: 1, keys: Int32Array.from([-2, -1]) } }]);
+    expect(writes[0]?.rows.entries).toEqual([]);
+    writes[0]?.settle();
+    await flush();
+    expect(recorded.done).toBe(true);
+    // The rewrite's chunk, then the tick admits ticket 1 before the chunk is written.
+    journal.entry(1, { ...entry(1), preKey: -2 });
+    journal.dropped(1, -2);
+    journal.entry(1, entry(1, 'ACTIVE'));
+    const chunk = tracked(journal.committed());
+    writes[1]?.settle(new Error('connection lost'));
+    await flush();
+    expect(chunk.failed).toBe(true);
+    // Newer again after the failure: the retry carries the newest state with the key.
+    journal.entry(1, entry(1, 'EXPIRED'));
+    journal.drawDone(1, 1);
+    const retry = tracked(journal.committed());
+    expect(writes[2]?.rows.entries.map((e) => [e.entry.key, e.entry.status, e.entry.preKey])).toEqual([[1, 'EXPIRED', -2]]);
+    expect(writes[2]?.rows.dropped).toEqual([{ concertId: 1, key: -2 }]);
+    expect(writes[2]?.rows.drawsDone).toEqual([{ concertId: 1, first: 1 }]);
+    writes[2]?.settle();
+    await flush();
+    expect(retry.done).toBe(true);
+  });
 });

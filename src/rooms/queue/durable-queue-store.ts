@@ -1,9 +1,11 @@
 import type { Logger } from '../../logger';
 import type { ExpiryReason } from '../../protocol/events';
-import type { QueueEntryRepository, StoredConcert } from '../../models/queue-entry-repository';
+import type { QueueEntryRepository, StoredConcert, StoredDraw } from '../../models/queue-entry-repository';
 import type { Clock } from '../../timers/clock';
+import { DrawRewrite } from './draw-rewrite';
 import { MemoryQueueStore } from './memory-queue-store';
 import { JournalWriter } from './queue-journal';
+import { applyDraws } from './recorded-draw';
 import { EXPIRED_RETENTION_MS, type DrawResult, type EntryView, type JoinResult, type QueueCounts, type QueueEntry, type QueueStore, type TickParams, type TickResult } from './queue-store';
 
 export interface DurableQueueStoreDeps {
@@ -14,6 +16,8 @@ export interface DurableQueueStoreDeps {
   onBatch?: (batch: { entries: number; ms: number }) => void;
   /** PostgreSQL being down (a failed write is kept and retried), as opposed to a row it refuses. */
   isOutage?: (err: unknown) => boolean;
+  /** Drawn entries whose rows move to their tickets per write after a draw (default 500). */
+  drawChunk?: number;
 }
 
 /**
@@ -22,7 +26,9 @@ export interface DurableQueueStoreDeps {
  * and every change it makes is written to PostgreSQL by group commit. A join
  * or a leave is answered only once its row is written; a tick or a draw is
  * announced once written too, or, while PostgreSQL is down, at once (memory
- * is the truth and the rows go with the next write that succeeds).
+ * is the truth and the rows go with the next write that succeeds). A draw is
+ * written as one record (the pre-queue keys in drawn order) and told once that
+ * commits; its entries' rows move to their tickets in the background.
  *
  * On start it takes over the rooms whose owning process is gone and rebuilds
  * them; a room it meets later (a command for it) is read back on first use.
@@ -33,6 +39,9 @@ export class DurableQueueStore implements QueueStore {
   /** Concerts read back (or being read): concurrent first commands share one read. */
   private readonly loads = new Map<number, Promise<void>>();
   private adopted: Promise<void> | undefined;
+  private readonly rewrite: DrawRewrite;
+  /** Draws recorded by the memory store's current step, to move once their record is written. */
+  private drawn: [number, StoredDraw][] = [];
   /** Ticks run many times a second: an outage is logged when it starts and when it ends, not per tick. */
   private behind = false;
 
@@ -41,8 +50,18 @@ export class DurableQueueStore implements QueueStore {
       onBatch: deps.onBatch,
       retryable: deps.isOutage,
       onRefused: (err, rows) => deps.log.error({ err, rows }, 'waiting-room row refused by PostgreSQL; dropped'),
+      onDrawn: (concertId, draw) => this.drawn.push([concertId, draw]),
     });
     this.memory = new MemoryQueueStore(deps.priorRate, this.journal);
+    this.rewrite = new DrawRewrite({
+      restate: (concertId, draw, from, to) => this.memory.restate(concertId, draw, from, to),
+      committed: () => this.journal.committed(),
+      drawDone: (concertId, first) => this.journal.drawDone(concertId, first),
+      clock: deps.clock,
+      log: deps.log,
+      chunk: deps.drawChunk ?? 500,
+      retryMs: 1000,
+    });
   }
 
   async join(concertId: number, userId: number, now: number, maxWaiting: number, opensAt?: number): Promise<JoinResult> {
@@ -56,7 +75,10 @@ export class DurableQueueStore implements QueueStore {
   async draw(concertId: number, permute: (early: number) => Uint32Array): Promise<DrawResult | undefined> {
     await this.loaded(concertId);
     const result = await this.memory.draw(concertId, permute);
+    const drawn = this.drawn;
+    this.drawn = [];
     await this.settle('draw');
+    for (const [id, draw] of drawn) this.rewrite.start(id, draw);
     return result;
   }
 
@@ -113,7 +135,13 @@ export class DurableQueueStore implements QueueStore {
     return this.memory.setSoldOut(concertId, soldOut);
   }
 
+  /** Resolves once the rows of every draw so far have moved to their tickets (or the store closed). */
+  drawsWritten(): Promise<void> {
+    return this.rewrite.settled();
+  }
+
   async close(): Promise<void> {
+    await this.rewrite.close();
     try {
       await this.journal.committed();
     } catch (err) {
@@ -165,8 +193,11 @@ export class DurableQueueStore implements QueueStore {
     return load;
   }
 
-  private restore(room: StoredConcert): void {
+  private restore(stored: StoredConcert): void {
+    const room = applyDraws(stored);
     this.memory.restore(room, this.deps.clock.now());
+    // Rows a recorded draw had not moved when the process stopped: moving them all again is idempotent.
+    for (const draw of room.draws) this.rewrite.start(room.concertId, draw);
     this.loads.set(room.concertId, Promise.resolve());
     const live = room.entries.filter((e) => e.status !== 'EXPIRED').length;
     this.deps.log.info({ concertId: room.concertId, live, entries: room.entries.length, tick: room.room.tick }, 'waiting room rebuilt from PostgreSQL');

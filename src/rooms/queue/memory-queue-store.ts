@@ -1,5 +1,5 @@
 import type { ExpiryReason } from '../../protocol/events';
-import type { StoredConcert } from '../../models/queue-entry-repository';
+import type { StoredConcert, StoredDraw } from '../../models/queue-entry-repository';
 import type { QueueJournal } from './queue-journal';
 import { ConcertQueue } from './concert-queue';
 import {
@@ -183,6 +183,8 @@ export class MemoryQueueStore implements QueueStore {
     for (const [key, beforeOpening] of c.pre) (beforeOpening ? early : late).push(key);
     const order = permute(early.length);
     const base = c.line.size;
+    const first = c.seq + 1;
+    const keys: number[] = [];
     const drawn: DrawResult['drawn'] = [];
     const give = (key: number) => {
       const entry = c.entries.get(key);
@@ -196,15 +198,31 @@ export class MemoryQueueStore implements QueueStore {
       c.line.add(ticket);
       const since = c.detached.get(key);
       if (c.detached.delete(key) && since !== undefined) c.detached.set(ticket, since);
-      this.journal?.dropped(concertId, key);
-      this.journal?.entry(concertId, { ...c.stored(entry), preKey: key });
+      keys.push(key);
       drawn.push({ userId: entry.userId, ticket, position: base + drawn.length + 1 });
     };
     for (const i of order) give(early[i] ?? 0);
     for (const key of late) give(key);
     c.pre.clear();
+    // One record for the whole draw: the entries' rows move to their tickets later (restate).
+    if (keys.length > 0) this.journal?.drawn(concertId, { first, keys: Int32Array.from(keys) });
     this.journal?.room(concertId, c.storedRoom());
     return { tick: c.tick, waiting: c.line.size, secondsPerPosition: secondsPerPosition(c.rate), drawn };
+  }
+
+  /**
+   * Reports the rows of drawn entries `from`..`to` (indexes into the draw) under their tickets,
+   * with their current state, and their pre-queue keys' rows as gone.
+   */
+  restate(concertId: number, draw: StoredDraw, from: number, to: number): void {
+    const c = this.concerts.get(concertId);
+    if (!this.journal) return;
+    for (let i = from; i < Math.min(to, draw.keys.length); i++) {
+      const key = draw.keys[i] ?? 0;
+      const entry = c?.entries.get(draw.first + i);
+      if (c && entry) this.journal.entry(concertId, { ...c.stored(entry), preKey: key });
+      this.journal.dropped(concertId, key);
+    }
   }
 
   async presence(userId: number, delta: 1 | -1, now: number): Promise<void> {

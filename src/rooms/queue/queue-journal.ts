@@ -1,4 +1,4 @@
-import type { QueueRows, StoredEntry, StoredRoom } from '../../models/queue-entry-repository';
+import type { QueueRows, StoredDraw, StoredEntry, StoredRoom } from '../../models/queue-entry-repository';
 
 /** What the in-process store reports of every change, synchronously, inside the step that made it. */
 export interface QueueJournal {
@@ -8,32 +8,57 @@ export interface QueueJournal {
   dropped(concertId: number, key: number): void;
   /** The room's counters changed. */
   room(concertId: number, room: StoredRoom): void;
+  /** The opening's draw gave these pre-queue keys their tickets (one record; the entries' rows follow later). */
+  drawn(concertId: number, draw: StoredDraw): void;
+}
+
+type PendingEntry = { concertId: number; key: number; entry?: StoredEntry };
+
+/**
+ * A drawn entry's row carries its pre-queue key (tokens name it); a later state of the same
+ * entry reported without it must not lose it before the row is written.
+ */
+function keepPreKey(newer: PendingEntry, older: PendingEntry | undefined): PendingEntry {
+  const preKey = older?.entry?.preKey;
+  if (!newer.entry || preKey === undefined || newer.entry.preKey !== undefined) return newer;
+  return { ...newer, entry: { ...newer.entry, preKey } };
 }
 
 /** Changes not yet written: only the latest state of each entry and room, so a burst writes each row once. */
 class Pending {
-  readonly entries = new Map<string, { concertId: number; key: number; entry?: StoredEntry }>();
+  readonly entries = new Map<string, PendingEntry>();
   readonly rooms = new Map<number, StoredRoom>();
+  readonly draws: { concertId: number; draw: StoredDraw }[] = [];
+  readonly drawsDone: { concertId: number; first: number }[] = [];
 
   get empty(): boolean {
-    return this.entries.size === 0 && this.rooms.size === 0;
+    return this.entries.size === 0 && this.rooms.size === 0 && this.draws.length === 0 && this.drawsDone.length === 0;
+  }
+
+  setEntry(k: string, e: PendingEntry): void {
+    this.entries.set(k, keepPreKey(e, this.entries.get(k)));
   }
 
   /** Puts `older`'s changes under this one's (a failed write is retried with the next). */
   absorb(older: Pending): void {
-    for (const [k, v] of older.entries) if (!this.entries.has(k)) this.entries.set(k, v);
+    for (const [k, v] of older.entries) {
+      const newer = this.entries.get(k);
+      this.entries.set(k, newer ? keepPreKey(newer, v) : v);
+    }
     for (const [k, v] of older.rooms) if (!this.rooms.has(k)) this.rooms.set(k, v);
+    this.draws.unshift(...older.draws);
+    this.drawsDone.unshift(...older.drawsDone);
   }
 
-  /** The batch as single-row writes: rooms and drops first, then each entry alone. */
+  /** The batch as single-row writes: rooms, drops and draws first, then each entry alone. */
   *alone(): Generator<QueueRows> {
     const all = this.rows();
-    if (all.rooms.length > 0 || all.dropped.length > 0) yield { entries: [], dropped: all.dropped, rooms: all.rooms };
-    for (const e of all.entries) yield { entries: [e], dropped: [], rooms: [] };
+    if (all.rooms.length > 0 || all.dropped.length > 0 || all.draws.length > 0 || all.drawsDone.length > 0) yield { ...all, entries: [] };
+    for (const e of all.entries) yield { entries: [e], dropped: [], rooms: [], draws: [], drawsDone: [] };
   }
 
   rows(): QueueRows {
-    const rows: QueueRows = { entries: [], dropped: [], rooms: [] };
+    const rows: QueueRows = { entries: [], dropped: [], rooms: [], draws: this.draws, drawsDone: this.drawsDone };
     for (const { concertId, key, entry } of this.entries.values()) {
       if (entry) rows.entries.push({ concertId, entry });
       else rows.dropped.push({ concertId, key });
@@ -83,11 +108,13 @@ export class JournalWriter implements QueueJournal {
       retryable?: (err: unknown) => boolean;
       /** A row PostgreSQL refused on its own: dropped, so that it cannot block every write after it. */
       onRefused?: (err: unknown, rows: QueueRows) => void;
+      /** A draw was recorded (its record is in the next write). */
+      onDrawn?: (concertId: number, draw: StoredDraw) => void;
     } = {},
   ) {}
 
   entry(concertId: number, entry: StoredEntry): void {
-    this.pending.entries.set(`${concertId}:${entry.key}`, { concertId, key: entry.key, entry });
+    this.pending.setEntry(`${concertId}:${entry.key}`, { concertId, key: entry.key, entry });
   }
 
   dropped(concertId: number, key: number): void {
@@ -96,6 +123,16 @@ export class JournalWriter implements QueueJournal {
 
   room(concertId: number, room: StoredRoom): void {
     this.pending.rooms.set(concertId, room);
+  }
+
+  drawn(concertId: number, draw: StoredDraw): void {
+    this.pending.draws.push({ concertId, draw });
+    this.hooks.onDrawn?.(concertId, draw);
+  }
+
+  /** Every row of this draw is under its ticket: its record goes (reported only once those rows are written). */
+  drawDone(concertId: number, first: number): void {
+    this.pending.drawsDone.push({ concertId, first });
   }
 
   /**
