@@ -10,6 +10,7 @@ import * as idempotencyOwner from './migrations/006-idempotency-owner';
 import * as sale from './migrations/007-sale';
 import * as queueEntries from './migrations/008-queue-entries';
 import * as chargeMany from './migrations/009-charge-many';
+import * as commitBatchSequenceOnce from './migrations/011-commit-batch-sequence-once';
 import { defineModels, type Models } from './models';
 import { ProcessOwner } from './process-owner';
 
@@ -40,6 +41,7 @@ const MIGRATIONS = [
   { name: '007-sale', ...sale },
   { name: '008-queue-entries', ...queueEntries },
   { name: '009-charge-many', ...chargeMany },
+  { name: '011-commit-batch-sequence-once', ...commitBatchSequenceOnce },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;
