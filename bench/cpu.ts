@@ -49,15 +49,17 @@ const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [];
 const wanted = (phase: string): boolean => ONLY.length === 0 || phase.startsWith('idle') || phase.includes('echo') || ONLY.some((x) => phase.includes(x));
 
-/** The server's group commits so far: how many, and how many commands they carried. */
-async function commits(url: string): Promise<{ count: number; commands: number }> {
+/** The server's group commits so far: how many, how many commands they carried, and their time (s) as the room measured it. */
+async function commits(url: string): Promise<{ count: number; commands: number; seconds: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum') };
+  return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum'), seconds: read('tix_date_room_commit_seconds_sum') };
 }
 
 /** Commands per group commit in each phase that committed any: what the commit's fixed cost is shared by. */
 const perCommit = new Map<string, number[]>();
+/** Mean time of one group commit in each phase (the room's own measure: its statement's round trip, pool wait included). */
+const commitMs = new Map<string, number[]>();
 /** PostgreSQL's own CPU per row of the pg baseline, per repetition (the bench's backends, read from /proc). */
 const backendPerRow = new Map<string, number[]>();
 const backendCpuUs = (pids: number[]) => pids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
@@ -65,7 +67,11 @@ async function countCommits<T>(url: string, phase: string, run: () => Promise<T>
   const before = await commits(url);
   const result = await run();
   const after = await commits(url);
-  if (after.count > before.count) perCommit.set(phase, [...(perCommit.get(phase) ?? []), (after.commands - before.commands) / (after.count - before.count)]);
+  const n = after.count - before.count;
+  if (n > 0) {
+    perCommit.set(phase, [...(perCommit.get(phase) ?? []), (after.commands - before.commands) / n]);
+    commitMs.set(phase, [...(commitMs.get(phase) ?? []), ((after.seconds - before.seconds) * 1000) / n]);
+  }
   return result;
 }
 
@@ -163,12 +169,15 @@ async function main(): Promise<void> {
     const attribution = PROFILE && server.profileDir ? attribute(server.profileDir, windows) : undefined;
     if (attribution) printAttribution(attribution, report.phases);
     const commandsPerCommit = Object.fromEntries([...perCommit].map(([phase, xs]) => [phase, median(xs)]));
-    for (const [phase, n] of Object.entries(commandsPerCommit)) console.log(`${phase}: ${n.toFixed(1)} commands per group commit (median over repetitions)`);
+    const commitMsMedian = Object.fromEntries([...commitMs].map(([phase, xs]) => [phase, median(xs)]));
+    for (const [phase, n] of Object.entries(commandsPerCommit)) {
+      console.log(`${phase}: ${n.toFixed(1)} commands per group commit, ${(commitMsMedian[phase] ?? 0).toFixed(2)} ms per commit (medians over repetitions)`);
+    }
     const postgresPerRow = Object.fromEntries([...backendPerRow].map(([phase, xs]) => [phase, median(xs)]));
     for (const [phase, us] of Object.entries(postgresPerRow)) console.log(`${phase}: PostgreSQL backend CPU ${us.toFixed(1)} µs per row (median over repetitions)`);
     const out = path.join(ROOT, 'data', 'bench', `cpu-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ ...report, commandsPerCommit, postgresPerRow, attribution }, null, 2));
+    writeFileSync(out, JSON.stringify({ ...report, commandsPerCommit, commitMs: commitMsMedian, postgresPerRow, attribution }, null, 2));
     console.log(`JSON: ${out}`);
   } finally {
     all.forEach((x) => x.socket.close());
