@@ -10,7 +10,9 @@
  * no command), each command in a closed loop from `lanes` sockets for
  * `seconds` (payment:pay once per user: a payment ends the queue entry), a
  * bare socket.io ack echo on the same engine, and the hot path's SQL straight
- * through `pg`. CPU is the whole process's (every thread, /proc schedstat)
+ * through `pg` (with PostgreSQL's own CPU per row, read from its backends'
+ * /proc entries: the database's share of a commit, which the server's CPU
+ * leaves out). CPU is the whole process's (every thread, /proc schedstat)
  * over the phase ÷ commands acknowledged; figures are medians over the
  * repetitions. `--profile` runs the server under --cpu-prof and attributes
  * each phase's main-thread self time to areas (transport, JSON, validation,
@@ -30,6 +32,7 @@ import { Meter, median } from './lib/cpu-loop';
 import { admitAll, createDates, get, pgHoldCancel, send, users } from './lib/cpu-commands';
 import { summarize, printAttribution } from './lib/cpu-report';
 import { attribute } from './lib/cpu-attribution';
+import { processCpuUs } from './lib/proc-cpu';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,20 +49,29 @@ const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [];
 const wanted = (phase: string): boolean => ONLY.length === 0 || phase.startsWith('idle') || phase.includes('echo') || ONLY.some((x) => phase.includes(x));
 
-/** The server's group commits so far: how many, and how many commands they carried. */
-async function commits(url: string): Promise<{ count: number; commands: number }> {
+/** The server's group commits so far: how many, how many commands they carried, and their time (s) as the room measured it. */
+async function commits(url: string): Promise<{ count: number; commands: number; seconds: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum') };
+  return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum'), seconds: read('tix_date_room_commit_seconds_sum') };
 }
 
 /** Commands per group commit in each phase that committed any: what the commit's fixed cost is shared by. */
 const perCommit = new Map<string, number[]>();
+/** Mean time of one group commit in each phase (the room's own measure: its statement's round trip, pool wait included). */
+const commitMs = new Map<string, number[]>();
+/** PostgreSQL's own CPU per row of the pg baseline, per repetition (the bench's backends, read from /proc). */
+const backendPerRow = new Map<string, number[]>();
+const backendCpuUs = (pids: number[]) => pids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
 async function countCommits<T>(url: string, phase: string, run: () => Promise<T>): Promise<T> {
   const before = await commits(url);
   const result = await run();
   const after = await commits(url);
-  if (after.count > before.count) perCommit.set(phase, [...(perCommit.get(phase) ?? []), (after.commands - before.commands) / (after.count - before.count)]);
+  const n = after.count - before.count;
+  if (n > 0) {
+    perCommit.set(phase, [...(perCommit.get(phase) ?? []), (after.commands - before.commands) / n]);
+    commitMs.set(phase, [...(commitMs.get(phase) ?? []), ((after.seconds - before.seconds) * 1000) / n]);
+  }
   return result;
 }
 
@@ -95,6 +107,8 @@ async function main(): Promise<void> {
       bare.on('message', (m: BareFromChild) => (m.type === 'listening' ? resolve(m) : m.type === 'failed' ? reject(new Error(m.message)) : undefined)),
     );
     const warm = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
+    // The backends serving the pg baseline: their own CPU is PostgreSQL's side of each statement.
+    const backends = await Promise.all(warm.map(async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0));
     warm.forEach((c) => c.release());
     const dates = await createDates(server.url, options.adminToken, LANES + USERS * REPS + 100);
     all = await users(server.url, USERS);
@@ -139,8 +153,12 @@ async function main(): Promise<void> {
       await countCommits(server.url, 'payment:pay', () =>
         meter.each('payment:pay', LANES, held, async (h) => (await send(h.user.socket, 'payment:pay', { reservationId: h.reservationId, queueToken: h.user.queueToken }), 1)),
       );
-      await meter.loop('baseline: pg tix_commit_batch, 1 row per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 1));
-      await meter.loop('baseline: pg tix_commit_batch, 50 rows per statement', Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, 50));
+      for (const rows of [1, 50]) {
+        const phase = `baseline: pg tix_commit_batch, ${rows} row${rows > 1 ? 's' : ''} per statement`;
+        const before = backendCpuUs(backends);
+        const sample = await meter.loop(phase, Math.min(LANES, 4), SECONDS, pgHoldCancel(pool, dates, userIds, rows));
+        if (sample && sample.commands > 0) backendPerRow.set(phase, [...(backendPerRow.get(phase) ?? []), (backendCpuUs(backends) - before) / sample.commands]);
+      }
       process.stderr.write(`repetition ${rep + 1}/${REPS} done\n`);
     }
     all.forEach((x) => x.socket.close());
@@ -151,10 +169,15 @@ async function main(): Promise<void> {
     const attribution = PROFILE && server.profileDir ? attribute(server.profileDir, windows) : undefined;
     if (attribution) printAttribution(attribution, report.phases);
     const commandsPerCommit = Object.fromEntries([...perCommit].map(([phase, xs]) => [phase, median(xs)]));
-    for (const [phase, n] of Object.entries(commandsPerCommit)) console.log(`${phase}: ${n.toFixed(1)} commands per group commit (median over repetitions)`);
+    const commitMsMedian = Object.fromEntries([...commitMs].map(([phase, xs]) => [phase, median(xs)]));
+    for (const [phase, n] of Object.entries(commandsPerCommit)) {
+      console.log(`${phase}: ${n.toFixed(1)} commands per group commit, ${(commitMsMedian[phase] ?? 0).toFixed(2)} ms per commit (medians over repetitions)`);
+    }
+    const postgresPerRow = Object.fromEntries([...backendPerRow].map(([phase, xs]) => [phase, median(xs)]));
+    for (const [phase, us] of Object.entries(postgresPerRow)) console.log(`${phase}: PostgreSQL backend CPU ${us.toFixed(1)} µs per row (median over repetitions)`);
     const out = path.join(ROOT, 'data', 'bench', `cpu-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ ...report, commandsPerCommit, attribution }, null, 2));
+    writeFileSync(out, JSON.stringify({ ...report, commandsPerCommit, commitMs: commitMsMedian, postgresPerRow, attribution }, null, 2));
     console.log(`JSON: ${out}`);
   } finally {
     all.forEach((x) => x.socket.close());

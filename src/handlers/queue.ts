@@ -2,7 +2,7 @@ import type { QueueStatus } from '../protocol/events';
 import { groups } from '../protocol/groups';
 import type { Challenge } from '../rooms/queue/queue-door';
 import type { BeforeRead, Knock } from '../rooms/queue/waiting-room-registry';
-import { defineCommand, type Command, type CommandContext } from './command';
+import { defineCommand, type AppSocket, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken, type Validated } from './schemas';
 
 /** What the queue commands need from the waiting rooms. */
@@ -32,6 +32,10 @@ type TokenInput = Validated<typeof validateToken>;
  * its first broadcast, and leaves again if the entry is not WAITING.
  */
 export function queueCommands(service: QueueService): Command[] {
+  // A ticket never goes back to WAITING, so once a socket has read its token past WAITING the
+  // join would only be undone again: later reads of that token skip it (a poll of an admitted
+  // buyer). Per socket, the last such token; a WeakMap so a closed socket takes it along.
+  const settled = new WeakMap<AppSocket, string>();
   return [
     defineCommand<JoinInput, JoinOutput>({
       name: 'queue:join',
@@ -51,7 +55,14 @@ export function queueCommands(service: QueueService): Command[] {
       name: 'queue:status',
       auth: 'user',
       validate: validateToken,
-      run: (input, ctx) => followed(ctx, (before) => service.status(ctx.userId, input.queueToken, before), (status) => status),
+      async run({ queueToken }, ctx) {
+        const { socket } = ctx;
+        if (!socket || queueToken === undefined) return followed(ctx, (before) => service.status(ctx.userId, queueToken, before), (status) => status);
+        if (settled.get(socket) === queueToken) return service.status(ctx.userId, queueToken);
+        const status = await followed(ctx, (before) => service.status(ctx.userId, queueToken, before), (out) => out);
+        if (status.status !== 'WAITING') settled.set(socket, queueToken);
+        return status;
+      },
     }),
     defineCommand<TokenInput, Record<string, never>>({
       name: 'queue:leave',

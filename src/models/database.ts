@@ -11,6 +11,7 @@ import * as sale from './migrations/007-sale';
 import * as queueEntries from './migrations/008-queue-entries';
 import * as chargeMany from './migrations/009-charge-many';
 import * as queueDraws from './migrations/010-queue-draws';
+import * as commitBatchSequenceOnce from './migrations/011-commit-batch-sequence-once';
 import { defineModels, type Models } from './models';
 import { ProcessOwner } from './process-owner';
 
@@ -42,6 +43,7 @@ const MIGRATIONS = [
   { name: '008-queue-entries', ...queueEntries },
   { name: '009-charge-many', ...chargeMany },
   { name: '010-queue-draws', ...queueDraws },
+  { name: '011-commit-batch-sequence-once', ...commitBatchSequenceOnce },
 ];
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;

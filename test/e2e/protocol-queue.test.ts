@@ -234,6 +234,31 @@ describe('waiting room pushes (QUEUE_MAX_ACTIVE=1, QUEUE_MAX_WAITING=2, admit ev
     expect(ticksB).toEqual([{ concertId: concert.id, tick: jb.body.tick + 1, admitted: 1, left: [], waiting: 0, etaSecondsPerPosition: nonNegative(), paused: false }]);
   });
 
+  it('an admitted socket that polls queue:status stays out of the tick broadcast, and each poll still reads the entry (EXPIRED after leave)', async () => {
+    const concert = await createConcert(queueSrv);
+    const [a, b] = await Promise.all([signup(queueSrv), signup(queueSrv)]);
+    const sa = await client(queueSrv, a.token);
+    const ticksA = record(sa, 'queue:tick');
+    const admittedA = nextEvent(sa, 'queue:admitted', undefined, 10_000);
+    const ja = expectAckOk(await ask(sa, 'queue:join', { concertId: concert.id }));
+    await admittedA;
+    await waitFor(() => ticksA.length > 0, 'the tick that admitted A');
+    // The first ACTIVE poll joins and leaves the group; the later ones skip both.
+    for (let i = 0; i < 3; i++) expectQueueStatus(expectAckOk(await ask(sa, 'queue:status', { queueToken: ja.token })), concert.id, 'ACTIVE');
+    const before = ticksA.length;
+
+    const sb = await client(queueSrv, b.token);
+    const ticksB = record(sb, 'queue:tick');
+    const admittedB = nextEvent(sb, 'queue:admitted', undefined, 10_000);
+    expect(expectAckOk(await ask(sb, 'queue:join', { concertId: concert.id })).status).toBe('WAITING');
+    expect(await http(queueSrv, 'POST', '/queue/leave', { token: a.token, headers: { 'queue-token': ja.token } })).toMatchObject({ status: 200 });
+    await admittedB;
+    await waitFor(() => ticksB.length > 0, 'the tick that admitted B');
+    expect(await ask(sa, 'queue:status', { queueToken: ja.token })).toMatchObject({ ok: true, data: { status: 'EXPIRED', ticket: ja.ticket } });
+    await roundTrip(sa);
+    expect(ticksA.length).toBe(before);
+  });
+
   it('queue:soldout reaches a waiting user who joined over HTTP and has a socket connected ("every waiting user of the concert")', async () => {
     const concert = await createConcert(queueSrv, { seats: 1 });
     const dateId = concert.dates[0]!.id;
