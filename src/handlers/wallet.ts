@@ -48,7 +48,12 @@ const validateWalletQuery = compile(object({ limit: { type: 'integer', minimum: 
 type WalletQuery = Validated<typeof validateWalletQuery>;
 
 export function createWallet({ config, db, log }: WalletDeps): WalletModule {
+  // A sale's commands fill the main pool in bursts, and group-committed charges waited behind them
+  // for up to 150 ms (BENCHMARKS.md, cut 4). Charges write one batch at a time, so they take at
+  // most one connection of the commits pool. Payment keys stay on the main pool: one claim per
+  // payment in flight would crowd the date rooms' commits out of theirs (measured in cut 4).
   const wallets = new WalletRepository(db.sequelize);
+  const charges = new WalletRepository(db.commits);
   const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }), db.owner);
   // The cap comes from config, so this schema is compiled once per app rather than at load.
   const validateCharge = compile(object({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']));
@@ -57,7 +62,7 @@ export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   async function charge(userId: number, amount: number, key?: string): Promise<{ balance: number }> {
     const maxBalance = config.walletMaxBalance;
     const claim = key === undefined ? undefined : { scope: CHARGE_SCOPE, key, hash: await keys.fingerprint({ amount }) };
-    const outcome = await wallets.charge(userId, amount, maxBalance, claim);
+    const outcome = await charges.charge(userId, amount, maxBalance, claim);
     if ('stored' in outcome) return keys.replay<{ balance: number }>(outcome.stored, CHARGE_SCOPE, claim?.hash ?? '');
     if ('refused' in outcome) {
       const current = outcome.refused.balance;

@@ -116,8 +116,11 @@ export class WalletRepository {
     } catch (err) {
       // PostgreSQL is gone: alone, each would fail the same way.
       if (connectionLost(err)) throw err;
-      // Anything else (a deadlock with a date room's commit): each alone, so each gets its own answer.
-      return Promise.all(batch.map((c) => this.chargeOne(c).catch(asError)));
+      // Anything else (a deadlock with a date room's commit): each alone, so each gets its own answer;
+      // one after another, so charges never hold more than one connection of the pool they share.
+      const alone: (ChargeOutcome | Error)[] = [];
+      for (const c of batch) alone.push(await this.chargeOne(c).catch(asError));
+      return alone;
     }
     const outcomes: (ChargeOutcome | Error)[] = new Array<ChargeOutcome | Error>(batch.length);
     order.forEach((i, k) => (outcomes[i] = outcomeOf(answers[k])));
