@@ -21,9 +21,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export interface Database {
   sequelize: Sequelize;
   /**
-   * A small pool of its own for date-room commits: the hot path never waits
-   * behind other queries, and work that holds a connection while it waits for
-   * a room (an idempotency record around a payment) cannot starve the room.
+   * A small pool of its own for the group commits (date rooms, and the one
+   * charge batch in flight): the hot path never waits behind other queries,
+   * and work that holds a connection while it waits for a room (an
+   * idempotency record around a payment) cannot starve the room.
    */
   commits: Sequelize;
   models: Models;
