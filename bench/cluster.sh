@@ -3,6 +3,8 @@
 # with the sale settings the 30,000-socket run in BENCHMARKS.md uses (ADMIT_BATCH, QUEUE_ADMIT_INTERVAL_MS
 # and MAX_ACTIVE override the admission pacing; pass the same values to the load generator). Stop them with:
 #   kill $(cat /tmp/tix-cluster/*.pid)
+# On one machine, run the load generator under `nice -n 19`: at equal priority its workers take the
+# servers' CPU, and the event-loop lag that follows is what made holds end > 1 s late (BENCHMARKS.md).
 # Usage: bench/cluster.sh [instances=3] [first port=3100] [database=tix_cluster_bench]
 set -euo pipefail
 N=${1:-3}; PORT0=${2:-3100}; DB=${3:-tix_cluster_bench}

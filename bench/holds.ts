@@ -12,8 +12,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Client } from 'pg';
 import { io, type Socket } from 'socket.io-client';
+import { createDatabase } from './lib/server-process';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,24 +22,22 @@ const arg = (name: string, fallback: number) => {
 const CLIENTS = arg('clients', 200);
 const SECONDS = arg('seconds', 10);
 const SEATS = arg('seats', 100_000);
-const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = 'bench-admin-token-0123456789';
 
 async function main() {
   const rows: Record<string, string | number>[] = [];
   for (const [mode, batch] of [['group commit', 512], ['one commit per hold', 1]] as const) {
-    const db = `tix_bench_${Date.now()}`;
-    await admin(`CREATE DATABASE ${db}`);
+    const db = await createDatabase();
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const url = `http://127.0.0.1:${port}`;
-    const server = startServer(port, db, batch);
+    const server = startServer(port, db.url, batch);
     try {
       await waitHealthy(url);
       rows.push({ mode, ...(await run(url)) });
     } finally {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
-      await admin(`DROP DATABASE ${db} WITH (FORCE)`);
+      await db.drop();
     }
   }
   console.table(rows);
@@ -47,15 +45,13 @@ async function main() {
   if (group && single) console.log(`group commit / one commit per hold: ${(Number(group['holds/s']) / Number(single['holds/s'])).toFixed(2)}× throughput`);
 }
 
-function startServer(port: number, db: string, maxBatch: number): ChildProcess {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db}`;
+function startServer(port: number, databaseUrl: string, maxBatch: number): ChildProcess {
   const profile = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', path.join(__dirname, '..', 'data', 'profiles')] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, '..', 'src', 'index.ts')], {
     env: {
       ...process.env,
       PORT: String(port),
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: databaseUrl,
       JWT_SECRET: 'bench-secret-0123456789-0123456789-abcdef',
       ALLOW_PASSWORDLESS_SIGNUP: 'true',
       ADMIN_TOKEN: ADMIN,
@@ -153,13 +149,6 @@ async function waitHealthy(url: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('server did not become healthy');
-}
-
-async function admin(sql: string) {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
 }
 
 void main().catch((err: unknown) => {

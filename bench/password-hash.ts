@@ -9,14 +9,10 @@
  *    and every answer's status is checked: a budget's 429 is not a login.
  */
 import os from 'node:os';
-import { Client } from 'pg';
-import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { openDatabase } from '../src/models/database';
 import { Passwords } from '../src/passwords';
+import { scratchApp } from './lib/scratch-app';
 
-const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const N = Number(process.argv[2] ?? 40);
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
@@ -41,13 +37,6 @@ async function timed(n: number, once: () => Promise<unknown>): Promise<{ ms: num
   return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
-
 async function main(): Promise<void> {
   const config = loadConfig({ JWT_SECRET: 'bench-secret-0123456789-0123456789', LOG_LEVEL: 'warn', SEED_DEMO: 'false', RATE_LIMIT_PER_IP: '1000000' });
   const passwords = new Passwords({ cost: config.scryptCost, blockSize: config.scryptBlockSize });
@@ -56,14 +45,8 @@ async function main(): Promise<void> {
   rows[`hash N=${config.scryptCost} r=${config.scryptBlockSize}, 1 at a time (ms)`] = summary(await timed(N, () => passwords.hash('a password of some length')));
   rows['hash, 2 at once (ms and CPU per pair)'] = summary(await timed(N / 2, () => Promise.all([passwords.hash('one password'), passwords.hash('another password')])));
 
-  const db = `tix_bench_login_${Date.now()}`;
-  await admin(`CREATE DATABASE ${db}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db}`;
-  const database = await openDatabase(url.toString());
-  const app = createApp({ config, log: createLogger('warn'), db: database, jwtSecret: config.jwtSecret ?? '' });
+  const { base, close } = await scratchApp(config);
   try {
-    const base = `http://127.0.0.1:${await app.listen(0, '127.0.0.1')}`;
     const post = (path: string, body: unknown, expected: number) =>
       fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
         const text = await r.text();
@@ -77,9 +60,7 @@ async function main(): Promise<void> {
     rows['login over HTTP, wrong password (ms)'] = summary(await timed(N, () => post('/sessions', { name: accounts[i++ % accounts.length], password: 'a wrong password' }, 401)));
     rows['login over HTTP, unknown name (ms)'] = summary(await timed(N, () => post('/sessions', { name: `nobody-${i++}`, password: 'a wrong password' }, 401)));
   } finally {
-    await app.close();
-    await database.close();
-    await admin(`DROP DATABASE ${db} WITH (FORCE)`);
+    await close();
   }
   console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   console.table(rows);

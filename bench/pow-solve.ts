@@ -17,15 +17,11 @@
  * then spent on POST /queue/token to check that the server accepts it.
  */
 import os from 'node:os';
-import { Client } from 'pg';
 import { chromium } from 'playwright-core';
-import { createApp } from '../src/app';
 import { solveChallenge, type QueueChallenge } from '../src/client/solve-challenge';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { openDatabase } from '../src/models/database';
+import { scratchApp } from './lib/scratch-app';
 
-const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -47,13 +43,6 @@ function summary(solves: Solve[], maxnumber: number) {
     'hashes/s': Math.round(rate),
     'ms at mean answer': Math.round((maxnumber / 2 / rate) * 1000),
   };
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
 }
 
 /** The page's globals this script uses (the project compiles without the DOM library). */
@@ -106,15 +95,9 @@ const lanAddress = () =>
 
 async function main(): Promise<void> {
   const config = loadConfig({ JWT_SECRET: 'bench-secret-0123456789-0123456789', LOG_LEVEL: 'warn', SEED_DEMO: 'false', ADMIN_TOKEN, QUEUE_CHALLENGE: 'pow', SCRYPT_COST: '1024', SCRYPT_BLOCK_SIZE: '1' });
-  const db = `tix_bench_pow_${Date.now()}`;
-  await admin(`CREATE DATABASE ${db}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db}`;
-  const database = await openDatabase(url.toString());
-  const app = createApp({ config, log: createLogger('warn'), db: database, jwtSecret: config.jwtSecret ?? '' });
+  // On every address: Chromium also solves on the LAN address, where the page is not a secure context.
+  const { port, base, close } = await scratchApp(config, { host: '0.0.0.0' });
   try {
-    const port = await app.listen(0, '0.0.0.0');
-    const base = `http://127.0.0.1:${port}`;
     const call = async (method: string, path: string, body?: unknown, token?: string) => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (token) headers['authorization'] = `Bearer ${token}`;
@@ -153,9 +136,7 @@ async function main(): Promise<void> {
     console.table(rows);
     console.log(`POST /queue/token with a Chromium solution: ${fromChromium.status}; with a Node solution: ${fromNode.status}`);
   } finally {
-    await app.close();
-    await database.close();
-    await admin(`DROP DATABASE ${db} WITH (FORCE)`);
+    await close();
   }
 }
 

@@ -16,10 +16,10 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { CatalogRepository } from '../src/models/catalog-repository';
 import { openDatabase } from '../src/models/database';
+import { createDatabase } from './lib/server-process';
 import type { ClientsInit, FromClients } from './queue-clients';
 
 export interface InstancesOptions {
-  adminUrl: string;
   secret: string;
   instances: number;
   waiters: number;
@@ -30,7 +30,6 @@ export interface InstancesOptions {
   leavers: number;
   engine: 'uws' | 'node';
   message<T extends FromClients['type']>(child: ChildProcess, type: T): Promise<Extract<FromClients, { type: T }>>;
-  admin(sql: string): Promise<void>;
 }
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -58,15 +57,12 @@ async function leaderTickMs(urls: string[]): Promise<number> {
 }
 
 export async function instancesRun(o: InstancesOptions) {
-  const dbName = `tix_bench_queue_${Date.now()}`;
-  await o.admin(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(o.adminUrl);
-  dbUrl.pathname = `/${dbName}`;
+  const database = await createDatabase();
   const prefix = `tix-bench-${process.pid}-${Date.now()}:`;
   const servers: ChildProcess[] = [];
   const children: ChildProcess[] = [];
   try {
-    const db = await openDatabase(dbUrl.toString(), 2);
+    const db = await openDatabase(database.url, 2);
     const { concert } = await new CatalogRepository(db).createConcert({
       title: 'Bench',
       venue: 'Hall',
@@ -80,7 +76,7 @@ export async function instancesRun(o: InstancesOptions) {
         ...process.env,
         PORT: String(port),
         HOST: '127.0.0.1',
-        DATABASE_URL: dbUrl.toString(),
+        DATABASE_URL: database.url,
         REDIS_URL,
         REDIS_PREFIX: prefix,
         JWT_SECRET: o.secret,
@@ -155,7 +151,7 @@ export async function instancesRun(o: InstancesOptions) {
     await sleep(500);
     for (const s of servers) s.kill('SIGTERM');
     await Promise.all(servers.map((s) => new Promise((r) => (s.exitCode === null ? s.once('exit', r) : r(null)))));
-    await o.admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await database.drop();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);

@@ -21,12 +21,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Client } from 'pg';
-import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
 import { CatalogRepository } from '../src/models/catalog-repository';
-import { openDatabase } from '../src/models/database';
+import { scratchApp } from './lib/scratch-app';
 import type { ClientsInit, FromClients } from './queue-clients';
 import { instancesRun } from './queue-instances';
 import { storeTickCost, type StoreTickRow } from './queue-store-tick';
@@ -45,7 +42,6 @@ const BATCH = arg('batch', '50');
 const LEAVERS = Number(arg('leavers', '5'));
 const CLIENT = arg('client', 'raw') as 'raw' | 'socket.io-client';
 const STORE_SIZES = arg('store-sizes', '10000,50000,100000').split(',').map(Number);
-const ADMIN_URL = process.env['TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-queue-secret-0123456789abcdef';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -54,13 +50,6 @@ const q = (values: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
 };
 const ms = (v: number) => Math.round(v * 10) / 10;
-
-async function admin(sql: string) {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
 
 function message<T extends FromClients['type']>(child: ChildProcess, type: T): Promise<Extract<FromClients, { type: T }>> {
   return new Promise((resolve) => {
@@ -74,36 +63,29 @@ function message<T extends FromClients['type']>(child: ChildProcess, type: T): P
 }
 
 async function socketRun(engine: 'uws' | 'node') {
-  const dbName = `tix_bench_queue_${Date.now()}`;
-  await admin(`CREATE DATABASE ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  const db = await openDatabase(url.toString(), 4);
+  const config = loadConfig({
+    JWT_SECRET: SECRET,
+    ALLOW_PASSWORDLESS_SIGNUP: 'true',
+    WS_ENGINE: engine,
+    LOG_LEVEL: 'warn',
+    QUEUE_ADMIT_INTERVAL_MS: INTERVAL,
+    QUEUE_ADMIT_BATCH: BATCH,
+    // One batch is admitted while clients join; then admitted clients leave at once, so
+    // each tick admits a batch again (and a few waiters leave from the middle).
+    QUEUE_MAX_ACTIVE: BATCH,
+    QUEUE_MAX_WAITING: '1000000',
+    QUEUE_IDLE_TIMEOUT_SECONDS: '3600',
+    QUEUE_ACTIVE_TTL_SECONDS: '3600',
+    RATE_LIMIT_PER_USER: '1000',
+  });
+  const { app, db, port, close } = await scratchApp(config, { pool: 4 });
   const children: ChildProcess[] = [];
   try {
-    const catalog = new CatalogRepository(db);
-    const { concert } = await catalog.createConcert({
+    const { concert } = await new CatalogRepository(db).createConcert({
       title: 'Bench',
       venue: 'Hall',
       dates: [{ startsAt: new Date(Date.now() + 86_400_000).toISOString(), seats: { count: 50, price: 1000 } }],
     });
-    const config = loadConfig({
-      JWT_SECRET: SECRET,
-      ALLOW_PASSWORDLESS_SIGNUP: 'true',
-      WS_ENGINE: engine,
-      LOG_LEVEL: 'warn',
-      QUEUE_ADMIT_INTERVAL_MS: INTERVAL,
-      QUEUE_ADMIT_BATCH: BATCH,
-      // One batch is admitted while clients join; then admitted clients leave at once, so
-      // each tick admits a batch again (and a few waiters leave from the middle).
-      QUEUE_MAX_ACTIVE: BATCH,
-      QUEUE_MAX_WAITING: '1000000',
-      QUEUE_IDLE_TIMEOUT_SECONDS: '3600',
-      QUEUE_ACTIVE_TTL_SECONDS: '3600',
-      RATE_LIMIT_PER_USER: '1000',
-    });
-    const app = createApp({ config, log: createLogger('warn'), db, jwtSecret: SECRET });
-    const port = await app.listen(0, '127.0.0.1');
 
     // Instrumentation only: when each queue:tick broadcast starts, and each tick's duration.
     const sentAt = new Map<number, number>();
@@ -205,8 +187,7 @@ async function socketRun(engine: 'uws' | 'node') {
     };
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill();
-    await db.close();
-    await admin(`DROP DATABASE ${dbName} WITH (FORCE)`);
+    await close();
   }
 }
 
@@ -216,8 +197,8 @@ async function main() {
     console.log(`node ${process.version}, ${WAITERS} waiters over ${instances} instances (Redis store), ${TICKS} ticks, interval ${INTERVAL} ms, batch ${BATCH}`);
     const rows = [];
     for (const engine of ENGINES) {
-      const o = { adminUrl: ADMIN_URL, secret: SECRET, instances, waiters: WAITERS, perChild: PER_CHILD, ticks: TICKS, interval: INTERVAL, batch: BATCH };
-      rows.push(await instancesRun({ ...o, leavers: LEAVERS, engine, message, admin }));
+      const o = { secret: SECRET, instances, waiters: WAITERS, perChild: PER_CHILD, ticks: TICKS, interval: INTERVAL, batch: BATCH };
+      rows.push(await instancesRun({ ...o, leavers: LEAVERS, engine, message }));
     }
     console.table(rows);
     return;
