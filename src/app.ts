@@ -69,6 +69,8 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics();
   timePoolWaits(db.sequelize, (s) => metrics.poolWait.observe({ pool: 'main' }, s));
   timePoolWaits(db.commits, (s) => metrics.poolWait.observe({ pool: 'commits' }, s));
+  timePoolWaits(db.keys, (s) => metrics.poolWait.observe({ pool: 'keys' }, s));
+  timePoolWaits(db.journal, (s) => metrics.poolWait.observe({ pool: 'journal' }, s));
   const tokens = new Tokens(deps.jwtSecret, config.accessTokenTtlSeconds);
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 

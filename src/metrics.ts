@@ -18,7 +18,7 @@ export function createMetrics() {
     }),
     poolWait: new Histogram({
       name: 'tix_db_pool_wait_seconds',
-      help: 'How long a query waited for a PostgreSQL connection, by pool (main: commands, commits: date rooms)',
+      help: 'How long a query waited for a PostgreSQL connection, by pool (main: commands, commits: date rooms, keys: idempotency keys, journal: the waiting room writes)',
       labelNames: ['pool'] as const,
       buckets: LATENCY,
       registers: [registry],

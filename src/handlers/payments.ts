@@ -32,14 +32,20 @@ export function paymentCommands({ gateway, gate, wallet, owners }: PaymentDeps):
         const owner = await owners.find(reservationId);
         // Another user's reservation answers exactly like a missing one: existence is not revealed.
         if (!owner || owner.userId !== ctx.userId) throw notFound('reservation');
+        let ending: Promise<void> | undefined;
         // A replay of a key returns the first answer even after the queue entry ended (PAID).
         const confirm = async () => {
           await gate.requireActive(ctx.userId, owner.concertId, token);
-          return gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
+          const paid = await gateway.send({ op: 'confirm', dateId: owner.dateId, userId: ctx.userId, reservationId });
+          // The entry ends while the key's answer is stored: two writes side by side, not one after the other.
+          ending = gate.releasePaid(ctx.userId, owner.concertId);
+          ending.catch(() => undefined);
+          return paid;
         };
         // The room commits the payment in its own transaction: no connection is held here meanwhile.
         const result = key === undefined ? await confirm() : await wallet.runOnce(ctx.userId, 'payment:pay', key, { reservationId }, confirm);
-        await gate.releasePaid(ctx.userId, owner.concertId);
+        // Answered once the entry has ended: the user's next read of it says PAID.
+        await (ending ?? gate.releasePaid(ctx.userId, owner.concertId));
         return result;
       },
     }),

@@ -50,11 +50,12 @@ type WalletQuery = Validated<typeof validateWalletQuery>;
 export function createWallet({ config, db, log }: WalletDeps): WalletModule {
   // A sale's commands fill the main pool in bursts, and group-committed charges waited behind them
   // for up to 150 ms (BENCHMARKS.md, cut 4). Charges write one batch at a time, so they take at
-  // most one connection of the commits pool. Payment keys stay on the main pool: one claim per
-  // payment in flight would crowd the date rooms' commits out of theirs (measured in cut 4).
+  // most one connection of the commits pool. Payment keys have a pool of their own: one claim per
+  // payment in flight crowded the date rooms' commits out of theirs (measured in cut 4), and on the
+  // main pool a payment's claim and answer each waited for its bursts (cut 5a).
   const wallets = new WalletRepository(db.sequelize);
   const charges = new WalletRepository(db.commits);
-  const keys = new IdempotencyRepository(db.sequelize, log.child({ component: 'idempotency' }), db.owner);
+  const keys = new IdempotencyRepository(db.keys, log.child({ component: 'idempotency' }), db.owner);
   // The cap comes from config, so this schema is compiled once per app rather than at load.
   const validateCharge = compile(object({ amount: { type: 'integer', minimum: 1, maximum: config.walletMaxCharge }, idempotencyKey }, ['amount']));
 

@@ -27,6 +27,14 @@ export interface Database {
    * idempotency record around a payment) cannot starve the room.
    */
   commits: Sequelize;
+  /**
+   * Idempotency keys: one batch of claims and one of answers in flight, and
+   * a connection for the rare rest (takeovers, the purge). A payment's two
+   * key writes never wait for the main pool, which a sale fills in bursts.
+   */
+  keys: Sequelize;
+  /** The waiting room's journal: one write in flight, so a join or a paid entry's end never waits for the main pool. */
+  journal: Sequelize;
   models: Models;
   /** Names this process in work it claims (idempotency keys), so others can see when it died. */
   owner: ProcessOwner;
@@ -58,15 +66,21 @@ export async function openDatabase(url: string, poolMax = 20): Promise<Database>
   await migrate(sequelize);
   // One connection per room committing at once; eight dates can commit in parallel.
   const commits = connect(url, 8);
+  const keys = connect(url, 3);
+  const journal = connect(url, 1);
   const owner = new ProcessOwner(sequelize);
   return {
     sequelize,
     commits,
+    keys,
+    journal,
     models: defineModels(sequelize),
     owner,
     close: async () => {
       await owner.close();
       await commits.close();
+      await keys.close();
+      await journal.close();
       await sequelize.close();
     },
   };

@@ -148,7 +148,8 @@ export class QueueEntryRepository {
     }));
     const draws = rows.draws.map(({ concertId, draw }) => ({ c: concertId, f: draw.first, k: encodeKeys(draw.keys) }));
     const done = rows.drawsDone.map(({ concertId, first }) => ({ c: concertId, f: first }));
-    await this.db.sequelize.query(WRITE, {
+    // On the journal's own connection: a join or a paid entry's end waits for this write, never for the main pool.
+    await this.db.journal.query(WRITE, {
       bind: [JSON.stringify(dropped), owner, JSON.stringify(rooms), JSON.stringify(entries), JSON.stringify(draws), JSON.stringify(done)],
     });
   }

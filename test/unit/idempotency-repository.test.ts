@@ -211,6 +211,21 @@ describe('work that commits elsewhere (runOnce)', () => {
     await expect(charge(2, 'outside-2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
   });
 
+  it('claims that arrive together share a statement; one naming a user the database does not have is NOT_FOUND alone', async () => {
+    const keys = repo();
+    // Same tick: one batch, which the unknown user's foreign key fails; each claim is then tried alone.
+    const calls = [
+      keys.runOnce(userId, 'payment:pay', 'together-1', { reservationId: 11 }, async () => ({ one: true })),
+      keys.runOnce(2_000_000_000, 'payment:pay', 'together-ghost', { reservationId: 12 }, async () => ({ ghost: true })),
+      keys.runOnce(userId, 'payment:pay', 'together-2', { reservationId: 13 }, async () => ({ two: true })),
+    ];
+    const [one, ghost, two] = await Promise.allSettled(calls);
+    expect(one).toEqual({ status: 'fulfilled', value: { one: true } });
+    expect(ghost).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
+    expect(two).toEqual({ status: 'fulfilled', value: { two: true } });
+    expect(await keyExists('payment:pay', 'together-1')).toBe(true);
+  });
+
   it('takes over a claim left pending by a process that died while working', async () => {
     await db.sequelize.query(
       `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) VALUES ($1, 'payment:pay', 'outside-3', $2, now() - interval '2 minutes')`,
