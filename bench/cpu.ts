@@ -17,6 +17,7 @@
  * repetitions. `--profile` runs the server under --cpu-prof and attributes
  * each phase's main-thread self time to areas (transport, JSON, validation,
  * tokens, metrics, logging, budgets, room, ORM/driver, handlers, GC, other).
+ * `--top N` lists the N heaviest functions per phase (8).
  * `--only a,b` runs only the phases whose names contain one of those strings.
  * Writes data/bench/cpu-<time>.json.
  */
@@ -44,6 +45,8 @@ const LANES = Math.min(USERS, arg('lanes', 50));
 const SECONDS = arg('seconds', 4);
 const REPS = arg('reps', 3);
 const PROFILE = process.argv.includes('--profile');
+/** `--top N`: how many of the heaviest functions per phase the profile summary lists (8). */
+const TOP = arg('top', 8);
 const onlyArg = process.argv.indexOf('--only');
 /** `--only status,hold`: just the phases whose names contain one of these (idle and the echo always run). */
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [];
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
     await server.stop();
     const report = summarize(meter.samples, { engine: server.engine ?? engine, bareEngine: bareListening.engine, users: USERS, lanes: LANES, seconds: SECONDS, reps: REPS, profile: PROFILE });
     const windows = meter.windows.filter((w) => !w.phase.startsWith('baseline') && !w.phase.startsWith('idle'));
-    const attribution = PROFILE && server.profileDir ? attribute(server.profileDir, windows) : undefined;
+    const attribution = PROFILE && server.profileDir ? attribute(server.profileDir, windows, TOP) : undefined;
     if (attribution) printAttribution(attribution, report.phases);
     const commandsPerCommit = Object.fromEntries([...perCommit].map(([phase, xs]) => [phase, median(xs)]));
     const commitMsMedian = Object.fromEntries([...commitMs].map(([phase, xs]) => [phase, median(xs)]));

@@ -21,6 +21,7 @@ import { catalogCommands } from './handlers/catalog';
 import type { Engine } from './server/engine';
 import { createNodeEngine } from './server/node-engine';
 import { createUwsEngine, loadUws } from './server/uws-engine';
+import { socketParser } from './server/socket-parser';
 import type { Services } from './services';
 import { createQueueModule } from './modules/queue';
 import { createWallet } from './handlers/wallet';
@@ -75,8 +76,9 @@ export function createApp(deps: AppDeps): App {
   const services: Services = { config, log, db, tokens, metrics, catalog: new CatalogRepository(db) };
 
   // A socket message past MAX_SOCKET_MESSAGE_BYTES closes that socket (engine.io, both engines): the
-  // largest accepted message bounds the work one event can cost.
-  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'], maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES });
+  // largest accepted message bounds the work one event can cost. The parser sends a pre-encoded
+  // reply (a seat map) as its text instead of encoding it again for each socket.
+  const io: AppServer = new Server({ serveClient: true, perMessageDeflate: false, transports: ['websocket', 'polling'], maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, parser: socketParser });
   // Several instances: pushes reach sockets on every instance through Redis sharded pub/sub
   // (Redis 7): a date's, a user's or a queue's pushes go only to instances with members of that
   // room. Sockets' own rooms share the main channel (nothing pushes to one socket id across

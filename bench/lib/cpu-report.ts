@@ -77,5 +77,5 @@ export function printAttribution(rows: Attribution[], figures: PhaseFigure[]): v
       return { phase: r.phase, 'CPU µs/cmd': cpu.toFixed(0), ...Object.fromEntries(AREAS.map((a) => [a, ((r.byArea[a] / 100) * cpu).toFixed(1)])) };
     }),
   );
-  for (const r of rows) console.log(`${r.phase}: ${r.top.map((t) => `${t.pct.toFixed(1)}% ${t.frame} [${t.area}]`).join('; ')}`);
+  for (const r of rows) console.log(`${r.phase}:${r.top.length > 8 ? '\n  ' : ' '}${r.top.map((t) => `${t.pct.toFixed(1)}% ${t.frame} [${t.area}]`).join(r.top.length > 8 ? '\n  ' : '; ')}`);
 }

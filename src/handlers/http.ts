@@ -5,6 +5,7 @@ import type { Authenticator, Identity } from './auth';
 import type { ClientIp } from './client-ip';
 import { failure, type Command, type CommandRunner } from './command';
 import type { DrainGate } from './drain-gate';
+import { EncodedJson } from './encoded-json';
 import { AdminGuard, SECURITY_HEADERS, bearerOf, decodeSegment, requireJson } from './http-guards';
 
 /** PROTOCOL.md: an HTTP body past this is 413, not read further. */
@@ -97,7 +98,7 @@ export interface HttpApiOptions {
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: body instanceof EncodedJson ? body.json : JSON.stringify(body) };
 }
 
 function errorResponse(error: ErrorBody, retryAfter?: number, status: number = HTTP_STATUS[error.code], headers: Record<string, string> = {}): HttpResponse {

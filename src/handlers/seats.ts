@@ -2,10 +2,12 @@ import { notFound } from '../errors';
 import type { DateGateway } from '../rooms/cluster/date-gateway';
 import type { QueueGate } from '../rooms/queue/queue-gate';
 import { groups } from '../protocol/groups';
+import type { SeatMap } from '../protocol/events';
 import type { ReservationRepository } from '../models/reservation-repository';
 import type { ReservationOwners } from '../models/reservation-owners';
 import { defineCommand, type Command, type CommandContext } from './command';
 import { compile, id, object, queueToken, validateEmpty, type Validated } from './schemas';
+import { encodedOnce } from './encoded-json';
 
 const validateDateRef = compile(object({ dateId: id, queueToken }, ['dateId']));
 type DateRef = Validated<typeof validateDateRef>;
@@ -47,6 +49,8 @@ export function seatCommands({ gateway, gate, repo, owners, concertOf }: SeatCom
       auth: 'user',
       validate: validateDateRef,
       run: (input: DateRef, ctx) => snapshot(ctx.userId, input, ctx),
+      // A room answers the same map object until its next commit: encoded once per version, not per reader.
+      reply: (map: SeatMap) => encodedOnce(map),
     }),
     defineCommand({
       name: 'seats:map',
@@ -54,6 +58,7 @@ export function seatCommands({ gateway, gate, repo, owners, concertOf }: SeatCom
       httpOnly: true,
       validate: validateDateRef,
       run: (input: DateRef, ctx) => snapshot(ctx.userId, input),
+      reply: (map: SeatMap) => encodedOnce(map),
     }),
     defineCommand({
       name: 'seats:unwatch',

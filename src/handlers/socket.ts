@@ -4,10 +4,11 @@ import { AppError, toErrorBody, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Authenticator } from './auth';
-import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
+import type { Ack, Reply, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events';
 import type { ClientIp } from './client-ip';
 import type { AppSocket, Command, CommandContext, CommandRunner } from './command';
 import type { DrainGate } from './drain-gate';
+import { EncodedJson } from './encoded-json';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
@@ -99,7 +100,9 @@ export function mountSocket(io: AppServer, options: MountOptions): void {
       try {
         await ready;
         const outcome = await runner.execute(command, payload, ctx);
-        ack?.(outcome.ok ? { ok: true, data: outcome.data } : { ok: false, error: outcome.error });
+        // A pre-encoded reply goes out as its text (the socket parser); its toJSON is the same value.
+        if (outcome.ok) ack?.(outcome.data instanceof EncodedJson ? (outcome.data.okReply() as unknown as Reply) : { ok: true, data: outcome.data });
+        else ack?.({ ok: false, error: outcome.error });
       } finally {
         gate.leave();
       }

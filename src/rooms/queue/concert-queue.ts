@@ -37,13 +37,21 @@ export class ConcertQueue {
     return this.line.size > 0 || this.active.size > 0 || this.pre.size > 0;
   }
 
-  /** The entry with its position at the current tick. */
+  /**
+   * The entry with its position at the current tick. Built field by field, every field always
+   * present: a spread of entries of varying shapes took V8's slow path on every status read.
+   */
   view(entry: QueueEntry): EntryView {
     const waiting = entry.status === 'WAITING';
     const preQueued = waiting && this.pre.has(entry.ticket);
     return {
-      ...entry,
-      ...(preQueued ? { preQueued } : {}),
+      ticket: entry.ticket,
+      userId: entry.userId,
+      status: entry.status,
+      expiresAt: entry.expiresAt,
+      reason: entry.reason,
+      token: entry.token,
+      preQueued: preQueued || undefined,
       tick: this.tick,
       position: waiting && !preQueued ? this.line.rank(entry.ticket) + 1 : 0,
       waiting: this.line.size,

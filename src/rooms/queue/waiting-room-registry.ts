@@ -127,7 +127,8 @@ export class WaitingRoomRegistry implements QueueGate {
 
   async status(userId: number, queueToken: string | undefined, beforeRead?: BeforeRead): Promise<QueueStatus> {
     const { concertId, ticket } = this.deps.tokens.verifyQueue(queueToken, userId);
-    await beforeRead?.(concertId);
+    // Awaited only when given: an admitted socket's poll skips it, and every await is a turn of the loop.
+    if (beforeRead) await beforeRead(concertId);
     const entry = await this.deps.store.view(concertId, ticket, this.clock.now());
     if (!entry || entry.userId !== userId) throw new AppError('QUEUE_TOKEN_INVALID', 'queue entry no longer exists');
     this.follow(userId, concertId, entry);
@@ -236,10 +237,8 @@ export class WaitingRoomRegistry implements QueueGate {
     return room;
   }
 
-  private async sale(concertId: number): Promise<Sale> {
-    const sale = await this.deps.sales.get(concertId);
-    if (!sale) throw notFound('concert');
-    return sale;
+  private sale(concertId: number): Promise<Sale> {
+    return this.deps.sales.get(concertId).then(known);
   }
 
   private async discover(): Promise<void> {
@@ -253,6 +252,11 @@ export class WaitingRoomRegistry implements QueueGate {
       this.deps.push.toQueue(concertId, 'queue:soldout', { concertId });
     }
   }
+}
+
+function known(sale: Sale | undefined): Sale {
+  if (!sale) throw notFound('concert');
+  return sale;
 }
 
 export function toStatus(concertId: number, entry: EntryView, withToken: boolean, sale: Sale): QueueStatus {
