@@ -2,7 +2,7 @@ import { DatabaseError, QueryTypes, type Sequelize } from 'sequelize';
 import { AppError, notFound } from '../errors';
 import type { ReservationStatus, ReservationView, SeatMap } from '../protocol/events';
 import { isDbId } from './catalog-repository';
-import { Prepared } from './prepared';
+import { Prepared, type HeldConnection } from './prepared';
 
 const COMMIT_BATCH = new Prepared<{ result: BatchResult }>('tix_commit_batch', 'SELECT tix_commit_batch($1::jsonb) AS result');
 
@@ -115,13 +115,14 @@ export class ReservationRepository {
   /**
    * One group commit of a date room in one round trip (the function in
    * migration 003): the fence, status changes, new holds and money, as one
-   * implicit transaction, prepared once per connection. Runs on `pool` (the rooms' own). Refusals come back
+   * implicit transaction, prepared once per connection. Runs on `on` (the rooms' own pool, or a
+   * connection a room holds while it is busy). Refusals come back
    * as FenceError, StaleStateError, INSUFFICIENT_BALANCE or NOT_FOUND, and
    * then nothing of the batch is written.
    */
-  async commitBatch(pool: Sequelize, batch: BatchInput): Promise<BatchResult> {
+  async commitBatch(on: Sequelize | HeldConnection, batch: BatchInput): Promise<BatchResult> {
     try {
-      const row = await COMMIT_BATCH.one(pool, [JSON.stringify(batch)]);
+      const row = await COMMIT_BATCH.one(on, [JSON.stringify(batch)]);
       return (row as { result: BatchResult }).result;
     } catch (err) {
       throw refusal(err, batch.dateId);

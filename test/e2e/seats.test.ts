@@ -241,6 +241,48 @@ describe('group commit', () => {
   });
 });
 
+describe('a busy room keeps its connection between commits', () => {
+  it('200 clients holding and cancelling on one date for 2 s: the database ends as every client was told, no seat twice, the connection given back', async () => {
+    const concert = await createConcert(server, { seats: 40 });
+    const dateId = concert.dates[0]!.id;
+    const buyers = await Promise.all(Array.from({ length: 200 }, () => buyer(server, concert.id)));
+    const told = new Map<number, string>();
+    let oks = 0;
+    const until = Date.now() + 2_000;
+    await Promise.all(
+      buyers.map(async (b, i) => {
+        // Few seats for many clients: most holds race another client's hold or cancel of the same seat.
+        for (let n = 0; Date.now() < until; n++) {
+          const held = await hold(b, dateId, [1 + ((i * 7 + n) % 40)]);
+          if (!held.ok) {
+            expect(held.error.code).toBe('SEAT_UNAVAILABLE');
+            continue;
+          }
+          oks += 1;
+          told.set(held.data.id, 'HELD');
+          // Every third hold stays until the end; the others are cancelled at once.
+          if (n % 3 === 0) continue;
+          const canceled = await b.socket.emitWithAck('reservation:cancel', { reservationId: held.data.id });
+          expect(canceled).toMatchObject({ ok: true, data: { id: held.data.id, status: 'CANCELED' } });
+          told.set(held.data.id, 'CANCELED');
+        }
+      }),
+    );
+    expect(oks).toBeGreaterThan(400);
+    const rows = await server.db.sequelize.query<{ id: number; status: string }>('SELECT id, status FROM reservations WHERE date_id = $1', {
+      bind: [dateId],
+      type: QueryTypes.SELECT,
+    });
+    // Every acknowledged hold is durable with the status its client was told, and nothing else was written.
+    expect(new Map(rows.map((r) => [r.id, r.status]))).toEqual(told);
+    const live = await liveSeats(server.db, dateId);
+    expect(new Set(live).size).toBe(live.length);
+    expect(live).toHaveLength([...told.values()].filter((s) => s === 'HELD').length);
+    // Idle again, the room gave its connection back to the commits pool.
+    await waitFor(() => (server.db.commits.connectionManager as unknown as { pool: { using: number } }).pool.using === 0, 'the commits pool idle');
+  });
+});
+
 /** A date room outside the app (no sockets, no registry): a second writer, or one to drive directly. */
 function openBareRoom(dateId: number) {
   return DateRoom.open(dateId, {

@@ -1,7 +1,7 @@
 import { DatabaseError, QueryTypes } from 'sequelize';
 import { isPostgresDown } from '../../src/dependencies';
 import { openDatabase, type Database } from '../../src/models/database';
-import { Prepared } from '../../src/models/prepared';
+import { HeldConnection, Prepared } from '../../src/models/prepared';
 import { testDatabaseUrl } from '../support/env';
 
 // Hot-path statements straight through pg on a sequelize pool's connections, against the run's real PostgreSQL.
@@ -58,5 +58,49 @@ describe('Prepared', () => {
     const after = await Promise.all([twice.one(db.sequelize, [3]), twice.one(db.sequelize, [4])]);
     expect(after.map((r) => r?.n)).toEqual([6, 8]);
     expect(first.pid).toEqual(expect.any(Number));
+  });
+});
+
+describe('HeldConnection', () => {
+  const pool = () => (db.sequelize.connectionManager as unknown as { pool: { using: number; waiting: number } }).pool;
+  const pid = new Prepared<{ pid: number }>('prepared_test_pid', 'SELECT pg_backend_pid() AS pid');
+
+  it('runs every statement on one connection until released, then gives it back', async () => {
+    const held = new HeldConnection(db.sequelize);
+    const pids = new Set<number>();
+    for (let i = 0; i < 5; i++) pids.add(((await pid.one(held, [])) as { pid: number }).pid);
+    expect(pids.size).toBe(1);
+    expect(pool().using).toBe(1);
+    held.release();
+    await new Promise((r) => setImmediate(r));
+    expect(pool().using).toBe(0);
+  });
+
+  it('replaces a connection whose backend was terminated between statements, as an acquire would', async () => {
+    const held = new HeldConnection(db.sequelize);
+    const before = ((await pid.one(held, [])) as { pid: number }).pid;
+    await db.sequelize.query('SELECT pg_terminate_backend($1)', { bind: [before] });
+    // pg reports the lost backend on the idle connection (an error event), which marks it invalid.
+    await new Promise((r) => setTimeout(r, 200));
+    const after = ((await pid.one(held, [])) as { pid: number }).pid;
+    expect(after).not.toBe(before);
+    held.release();
+  });
+
+  it('gives its connection to a query waiting for the pool before its next statement', async () => {
+    const held = new HeldConnection(db.sequelize);
+    await pid.one(held, []);
+    const sleep = new Prepared<{ pid: number }>('prepared_test_nap', 'SELECT pg_backend_pid() AS pid, pg_sleep($1::float8)');
+    // Both connections of the pool (max 2) taken: the held one and a sleeper; a third query waits.
+    const napping = sleep.one(db.sequelize, [0.3]);
+    await new Promise((r) => setTimeout(r, 50));
+    const order: string[] = [];
+    const waiter = twice.one(db.sequelize, [1]).then(() => order.push('waiter'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pool().waiting).toBe(1);
+    const next = pid.one(held, []).then(() => order.push('held'));
+    await Promise.all([waiter, next, napping]);
+    expect(order).toEqual(['waiter', 'held']);
+    held.release();
   });
 });

@@ -74,7 +74,14 @@ export class DateRoom {
       },
       this.clock,
     );
-    this.mailbox = new Mailbox((batch) => commits.run(batch), deps.maxBatch);
+    this.mailbox = new Mailbox(async (batch) => {
+      try {
+        await commits.run(batch);
+      } finally {
+        // Nothing queued behind this batch: the connection it committed on goes back to the pool.
+        if (this.mailbox.pending === 0) store.release?.();
+      }
+    }, deps.maxBatch);
     this.lastActivity = this.clock.now();
     this.timers = new TimerHeap((ids) => ids.forEach((id) => this.expire(id)), this.clock);
     this.commands = new DateCommands(state, this.timers, deps);
