@@ -260,15 +260,15 @@ describe('a busy room keeps its connection between commits', () => {
           }
           oks += 1;
           told.set(held.data.id, 'HELD');
-          // Every third hold stays until the end; the others are cancelled at once.
-          if (n % 3 === 0) continue;
+          // The last round's holds stay, so the end state has live seats to check too.
+          if (Date.now() >= until) break;
           const canceled = await b.socket.emitWithAck('reservation:cancel', { reservationId: held.data.id });
           expect(canceled).toMatchObject({ ok: true, data: { id: held.data.id, status: 'CANCELED' } });
           told.set(held.data.id, 'CANCELED');
         }
       }),
     );
-    expect(oks).toBeGreaterThan(400);
+    expect(oks).toBeGreaterThan(200);
     const rows = await server.db.sequelize.query<{ id: number; status: string }>('SELECT id, status FROM reservations WHERE date_id = $1', {
       bind: [dateId],
       type: QueryTypes.SELECT,
