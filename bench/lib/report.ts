@@ -78,7 +78,7 @@ export function textReport(r: LoadResult): string {
     const st = r.serverUsage.storm;
     const offered = o.stormRate > 0 ? `offered ${o.stormRate} holds/s, ${r.storm.counts['storm-turns-skipped'] ?? 0} turns skipped` : 'closed loop';
     out.push(...phaseLines(`HOLD STORM (${o.stormUsers} users, hold 1 seat → cancel, one date of ${o.stormSeats} seats, ${o.stormWatchers} of them watching, ${offered})`, r.storm));
-    if (st) out.push(`  server         cpu ${pct(st.cpuAvgPct)} avg / ${pct(st.cpuPeakPct)} peak; rss ${num(st.rssPeakMb)} MB${st.meanBatch ? `; ${st.meanBatch.toFixed(1)} commands per group commit` : ''}`);
+    if (st) out.push(`  server         cpu ${pct(st.cpuAvgPct)} avg / ${pct(st.cpuPeakPct)} peak; rss ${num(st.rssPeakMb)} MB${st.meanBatch ? `; ${st.meanBatch.toFixed(1)} commands per group commit` : ''}${st.meanCommitMs !== undefined ? `; ${num(st.commitsPerSec ?? NaN)} commits/s, ${st.meanCommitMs.toFixed(1)} ms per commit, oldest waited ${(st.meanRoomWaitMs ?? NaN).toFixed(1)} ms` : ''}`);
     if (serverSide(st)) out.push(serverSide(st));
   }
   const b = r.baselines;

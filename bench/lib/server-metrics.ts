@@ -7,6 +7,8 @@ export interface ServerSample {
   loopLagP99: number;
   batchSum: number;
   batchCount: number;
+  commitSum: number;
+  waitSum: number;
   /** tix_command_duration_seconds cumulative buckets: `command outcome` → le (s) → count. */
   commands: Map<string, Map<number, number>>;
 }
@@ -28,6 +30,11 @@ export interface ServerUsage {
   loopLagP99PeakMs: number;
   /** Commands per group-commit transaction over the window (tix_date_room_batch_size), when exported. */
   meanBatch?: number;
+  /** Mean ms of one date-room commit (tix_date_room_commit_seconds) and of its oldest command's mailbox wait, over the window. */
+  meanCommitMs?: number;
+  meanRoomWaitMs?: number;
+  /** Date-room commits per second over the window: with meanCommitMs, how much of the time a commit is in flight. */
+  commitsPerSec?: number;
   /** Server-side latency per command over the window (ok replies). */
   commands: Record<string, CommandLatency>;
   error?: string;
@@ -50,6 +57,8 @@ export async function sampleServer(url: string): Promise<ServerSample> {
     loopLagP99: value(text, 'nodejs_eventloop_lag_p99_seconds') ?? NaN,
     batchSum: value(text, 'tix_date_room_batch_size_sum') ?? 0,
     batchCount: value(text, 'tix_date_room_batch_size_count') ?? 0,
+    commitSum: value(text, 'tix_date_room_commit_seconds_sum') ?? 0,
+    waitSum: value(text, 'tix_date_room_wait_seconds_sum') ?? 0,
     commands: commandBuckets(text),
   };
 }
@@ -149,6 +158,9 @@ export class ServerMonitor {
       socketsPeak: Math.max(...s.map((x) => x.sockets)),
       loopLagP99PeakMs: Math.max(...s.map((x) => x.loopLagP99)) * 1000,
       meanBatch: batches > 0 ? (last.batchSum - first.batchSum) / batches : undefined,
+      meanCommitMs: batches > 0 ? ((last.commitSum - first.commitSum) / batches) * 1000 : undefined,
+      meanRoomWaitMs: batches > 0 ? ((last.waitSum - first.waitSum) / batches) * 1000 : undefined,
+      commitsPerSec: batches / Math.max(0.001, (last.at - first.at) / 1000),
       commands: commandLatency(first, last),
       error: this.lastError,
     };
