@@ -54,7 +54,7 @@ export interface OwnershipOptions {
   onLost(dateId: number): void;
 }
 
-type FromWorker = { op: 'lost'; dateId: number; value: string } | { op: 'warn'; message: string };
+type FromWorker = { op: 'lost'; dateId: number; value: string } | { op: 'warn'; message: string } | { op: 'ready' };
 
 const STALL_MS = 10_000;
 const HEARTBEAT_MS = 200;
@@ -80,6 +80,8 @@ export class DateOwnership implements DateLeases {
   private readonly heartbeat = new BigInt64Array(new SharedArrayBuffer(8));
   private readonly beat: NodeJS.Timeout;
   private renewer: Worker;
+  /** Settles once the renewer thread runs: a lease taken before that could lapse unrenewed. */
+  private renewerStarted!: Promise<void>;
   private closing = false;
 
   constructor(private readonly options: OwnershipOptions) {
@@ -155,6 +157,8 @@ export class DateOwnership implements DateLeases {
   }
 
   private async tryAcquire(dateId: number, take: boolean): Promise<Claim> {
+    // A thread takes a few hundred ms to start on a busy machine, longer than a short lease.
+    await this.renewerStarted;
     const [mine, value] = (await this.options.redis.eval(ACQUIRE, 2, this.leaseKey(dateId), this.fenceKey(dateId), this.instanceId, this.options.leaseMs, take ? '1' : '0')) as [number, string];
     if (mine === 2) {
       const owner = this.preferred(dateId);
@@ -215,8 +219,13 @@ export class DateOwnership implements DateLeases {
       workerData: { redis, membersKey: this.membersKey(), instanceId: this.instanceId, leaseMs: this.options.leaseMs, everyMs: Math.max(100, Math.floor(this.options.leaseMs / 3)), stallMs: this.options.stallMs ?? STALL_MS, heartbeat: this.heartbeat },
     });
     worker.unref();
+    let started = () => {};
+    this.renewerStarted = new Promise((resolve) => (started = resolve));
+    // A renewer that fails to start must not hold acquisitions forever: its replacement takes over.
+    worker.once('exit', () => started());
     worker.on('message', (msg: FromWorker) => {
-      if (msg.op === 'warn') this.options.log.warn({ reason: msg.message }, 'lease renewal failed');
+      if (msg.op === 'ready') started();
+      else if (msg.op === 'warn') this.options.log.warn({ reason: msg.message }, 'lease renewal failed');
       else this.onRenewalRefused(msg.dateId, msg.value);
     });
     worker.on('error', (err) => this.options.log.error({ err }, 'lease renewer crashed'));

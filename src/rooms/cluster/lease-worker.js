@@ -87,3 +87,5 @@ async function stop() {
 }
 
 port.on('message', onMessage);
+// Acquisitions wait for this: a lease taken before the renewer runs could lapse.
+port.postMessage({ op: 'ready' });
