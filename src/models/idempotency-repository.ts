@@ -3,9 +3,9 @@ import { DatabaseError, QueryTypes, type Sequelize } from 'sequelize';
 import type { StoredKey } from './wallet-repository';
 import { AppError, notFound, unavailable } from '../errors';
 import type { Logger } from '../logger';
-import { connectionLost, pgText, Prepared } from './prepared';
+import { pgText, Prepared } from './prepared';
 import { OWNER_LOCK_SPACE, type ProcessOwner } from './process-owner';
-import { WriteQueue } from './write-queue';
+import { asError, batchOrEachAlone, WriteQueue } from './write-queue';
 
 export interface IdempotencyOptions {
   /** An answer is kept at least this long; older keys may be purged and then run again. */
@@ -108,7 +108,6 @@ interface Settle {
 
 /** Items of one batch, by user and key as PostgreSQL returns them (a user id holds no space). */
 const slot = (userId: number, key: string) => `${userId} ${key}`;
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 // SKIP LOCKED: two instances purging at once, or a purge meeting a live claim, never wait on each other.
 const PURGE = `
@@ -221,19 +220,16 @@ export class IdempotencyRepository {
       slots.add(at);
       sent.add(c);
     }
-    let rows: ClaimRow[];
-    try {
-      rows = await this.claimRows([...sent]);
-    } catch (err) {
-      // PostgreSQL is gone: alone, each would fail the same way.
-      if (connectionLost(err)) throw err;
-      // A user this database does not have (the only foreign key) fails the batch: each alone gets its own answer.
-      const alone: (ClaimOutcome | Error)[] = [];
-      for (const c of batch) alone.push(await this.claimRows([c]).then((r) => outcomeOf(r[0]), claimError));
-      return alone;
-    }
-    const bySlot = new Map(rows.map((r) => [slot(r.u, r.k), r]));
-    return batch.map((c) => (sent.has(c) ? outcomeOf(bySlot.get(slot(c.userId, pgText(c.key)))) : { claimed: false }));
+    // A user this database does not have (the only foreign key) fails the batch: each alone gets its own answer.
+    return batchOrEachAlone(
+      batch,
+      async () => {
+        const rows = await this.claimRows([...sent]);
+        const bySlot = new Map(rows.map((r) => [slot(r.u, r.k), r]));
+        return batch.map((c) => (sent.has(c) ? outcomeOf(bySlot.get(slot(c.userId, pgText(c.key)))) : { claimed: false }));
+      },
+      (c) => this.claimRows([c]).then((r) => outcomeOf(r[0]), claimError),
+    );
   }
 
   private claimRows(claims: Claim[]): Promise<ClaimRow[]> {
@@ -241,16 +237,9 @@ export class IdempotencyRepository {
     return CLAIM_MANY.rows(this.sequelize, [JSON.stringify(sent), PENDING_STALE_SECONDS]);
   }
 
-  private async settleAll(batch: Settle[]): Promise<({ stored: unknown } | Error)[]> {
-    try {
-      return await this.settleRows(batch);
-    } catch (err) {
-      if (connectionLost(err)) throw err;
-      // An answer PostgreSQL refuses must not fail the others' (their payments are committed).
-      const alone: ({ stored: unknown } | Error)[] = [];
-      for (const s of batch) alone.push(await this.settleRows([s]).then((r) => r[0] ?? new Error('no answer'), asError));
-      return alone;
-    }
+  private settleAll(batch: Settle[]): Promise<({ stored: unknown } | Error)[]> {
+    // An answer PostgreSQL refuses must not fail the others' (their payments are committed).
+    return batchOrEachAlone(batch, () => this.settleRows(batch), (s) => this.settleRows([s]).then((r) => r[0] ?? new Error('no answer')));
   }
 
   private async settleRows(batch: Settle[]): Promise<{ stored: unknown }[]> {

@@ -1,7 +1,7 @@
 import { DatabaseError, ForeignKeyConstraintError, QueryTypes, type Sequelize } from 'sequelize';
 import { notFound } from '../errors';
-import { connectionLost, pgText, Prepared } from './prepared';
-import { WriteQueue } from './write-queue';
+import { pgText, Prepared } from './prepared';
+import { asError, batchOrEachAlone, WriteQueue } from './write-queue';
 
 export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND';
 
@@ -74,7 +74,6 @@ interface Charge {
   key?: ChargeKey;
 }
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 interface ViewRow {
   balance: number;
@@ -110,21 +109,17 @@ export class WalletRepository {
       const key = c.key && { scope: pgText(c.key.scope), key: pgText(c.key.key), hash: pgText(c.key.hash) };
       return { userId: c.userId, amount: c.amount, maxBalance: c.maxBalance, ...key };
     });
-    let answers: ChargeAnswer[];
-    try {
-      answers = ((await CHARGE_MANY.one(this.sequelize, [JSON.stringify(sent)])) as { answers: ChargeAnswer[] }).answers;
-    } catch (err) {
-      // PostgreSQL is gone: alone, each would fail the same way.
-      if (connectionLost(err)) throw err;
-      // Anything else (a deadlock with a date room's commit): each alone, so each gets its own answer;
-      // one after another, so charges never hold more than one connection of the pool they share.
-      const alone: (ChargeOutcome | Error)[] = [];
-      for (const c of batch) alone.push(await this.chargeOne(c).catch(asError));
-      return alone;
-    }
-    const outcomes: (ChargeOutcome | Error)[] = new Array<ChargeOutcome | Error>(batch.length);
-    order.forEach((i, k) => (outcomes[i] = outcomeOf(answers[k])));
-    return outcomes;
+    // A refused batch (a deadlock with a date room's commit): each charge alone gets its own answer.
+    return batchOrEachAlone(
+      batch,
+      async () => {
+        const { answers } = (await CHARGE_MANY.one(this.sequelize, [JSON.stringify(sent)])) as { answers: ChargeAnswer[] };
+        const outcomes: (ChargeOutcome | Error)[] = new Array<ChargeOutcome | Error>(batch.length);
+        order.forEach((i, k) => (outcomes[i] = outcomeOf(answers[k])));
+        return outcomes;
+      },
+      (c) => this.chargeOne(c),
+    );
   }
 
   private async chargeOne({ userId, amount, maxBalance, key }: Charge): Promise<ChargeOutcome> {

@@ -1,3 +1,5 @@
+import { connectionLost } from './prepared';
+
 /**
  * Group commit for writes that stand alone (charges): what arrives while a
  * write is in flight goes out together in the next one, one write at a time,
@@ -40,5 +42,28 @@ export class WriteQueue<I, O> {
       }
     }
     this.running = false;
+  }
+}
+
+export const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * A batch's write; if PostgreSQL refuses it for anything but a lost connection (a row it will not
+ * take, a deadlock), each item alone, one after another — so one bad item fails only itself and
+ * the retry never holds more than one connection. A lost connection fails the batch: alone, each
+ * would fail the same way.
+ */
+export async function batchOrEachAlone<I, O>(
+  items: I[],
+  all: () => Promise<(O | Error)[]>,
+  one: (item: I) => Promise<O | Error>,
+): Promise<(O | Error)[]> {
+  try {
+    return await all();
+  } catch (err) {
+    if (connectionLost(err)) throw err;
+    const alone: (O | Error)[] = [];
+    for (const item of items) alone.push(await one(item).catch(asError));
+    return alone;
   }
 }
