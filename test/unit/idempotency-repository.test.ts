@@ -95,17 +95,26 @@ describe('keyed charges (tix_charge)', () => {
     // The first charge claims the key, then waits for the user's row, which the test holds locked.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const rowLocked = new Promise<void>((resolve) => (locked = resolve));
     const holding = db.sequelize.transaction(async (t) => {
       await db.sequelize.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', { bind: [userId], transaction: t });
+      locked();
       await gate;
     });
+    // The charges go out only once the row is locked: sent earlier, the first could commit before the lock.
+    await rowLocked;
     const calls = [1, 2, 3, 4].map(() => charge(7, 'k-race'));
-    // Release only once all four are blocked (one on the row, three on the key's unique index): a condition, not a sleep.
-    const deadline = Date.now() + 20_000;
-    while ((await chargesWaitingOnLocks()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await chargesWaitingOnLocks()).toBe(4);
-    release();
-    await holding;
+    try {
+      // Release only once all four are blocked (one on the row, three on the key's unique index): a condition, not a sleep.
+      const deadline = Date.now() + 20_000;
+      while ((await chargesWaitingOnLocks()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await chargesWaitingOnLocks()).toBe(4);
+    } finally {
+      // Even when the expectation fails: a lock left held would stall every later test on this user.
+      release();
+      await holding;
+    }
     expect(await Promise.all(calls)).toEqual([1, 2, 3, 4].map(() => ({ balance: before + 7 })));
     expect(await balance()).toBe(before + 7);
   });
