@@ -9,6 +9,8 @@
  * and admits them, then per repetition: an idle stretch (the server's CPU with
  * no command), each command in a closed loop from `lanes` sockets for
  * `seconds` (payment:pay once per user: a payment ends the queue entry), a
+ * socket's connect and close (a user's token: the handshake's session check,
+ * the user's room, the socket cap) beside a bare socket.io server's, a
  * bare socket.io ack echo on the same engine, and the hot path's SQL straight
  * through `pg` (with PostgreSQL's own CPU per row, read from its backends'
  * /proc entries: the database's share of a commit, which the server's CPU
@@ -28,8 +30,8 @@ import { io, type Socket } from 'socket.io-client';
 import { DEFAULTS, type LoadOptions } from './lib/options';
 import { createDatabase, forkTs, ROOT, startServerChild, stopChild } from './lib/server-process';
 import type { BareFromChild } from './lib/bare-server';
-import { mapLimit } from './lib/client';
-import { Meter, median } from './lib/cpu-loop';
+import { connect, mapLimit } from './lib/client';
+import { Meter, median, Refused } from './lib/cpu-loop';
 import { admitAll, createDates, get, pgHoldCancel, send, users } from './lib/cpu-commands';
 import { summarize, printAttribution } from './lib/cpu-report';
 import { attribute } from './lib/cpu-attribution';
@@ -57,6 +59,14 @@ async function commits(url: string): Promise<{ count: number; commands: number; 
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { count: read('tix_date_room_batch_size_count'), commands: read('tix_date_room_batch_size_sum'), seconds: read('tix_date_room_commit_seconds_sum') };
+}
+
+/** Waits for the socket to connect, then closes it: one connection's whole life, counted as one. */
+async function closeAfterConnect(socket: Socket): Promise<void> {
+  if (!socket.connected) {
+    await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('connect_error', reject));
+  }
+  socket.close();
 }
 
 /** Commands per group commit in each phase that committed any: what the commit's fixed cost is shared by. */
@@ -132,6 +142,17 @@ async function main(): Promise<void> {
       await meter.idle('idle (per second)', 2);
       await meter.loop(`baseline: socket.io ack echo (${engine})`, LANES, SECONDS, async (lane) => {
         await (echoSockets[lane] as Socket).emitWithAck('echo', { dateId: dates.hot, seatNumbers: [lane + 1], queueToken: u(lane).queueToken });
+        return 1;
+      });
+      // A connection's own cost: the handshake, the session's check, the user's room and its socket count.
+      await meter.loop(`baseline: socket.io connect + close (${engine})`, LANES, SECONDS, async () => {
+        await closeAfterConnect(io(`http://127.0.0.1:${bareListening.port}`, { transports: ['websocket'], forceNew: true, reconnection: false }));
+        return 1;
+      });
+      await meter.loop('socket connect + close', LANES, SECONDS, async (lane) => {
+        const c = await connect(server.url, u(lane).token);
+        if ('error' in c) throw new Refused(c.error);
+        await closeAfterConnect(c.socket);
         return 1;
       });
       await countCommits(server.url, 'seats:hold + reservation:cancel', () =>

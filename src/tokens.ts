@@ -26,6 +26,9 @@ const QUEUE_TOKEN_TTL = '24h';
 /** About 300 bytes each: 15 MB at most, more than the live queue tokens of one instance. */
 const VERIFIED_QUEUE_TOKENS = 50_000;
 
+/** About 250 bytes each; a session's revocation is SessionGuard's check, made on every use. */
+const VERIFIED_ACCESS_TOKENS = 50_000;
+
 /** What a checked queue token says, kept by VerifiedTokens. */
 interface QueueTokenFacts {
   sub: string;
@@ -44,6 +47,9 @@ export class Tokens {
   // first (and fails) on every call, which was a third of the CPU of a hold.
   private readonly secret: KeyObject;
   private readonly verifiedQueue = new VerifiedTokens<QueueTokenFacts>(VERIFIED_QUEUE_TOKENS);
+  // A reconnect, a script's every HTTP request and auth:refresh's check send the same access token
+  // again: its HMAC and JSON were a sixth of a socket connect's CPU (bench/cpu.ts --only connect).
+  private readonly verifiedAccess = new VerifiedTokens<AccessClaims>(VERIFIED_ACCESS_TOKENS);
 
   constructor(
     secret: string,
@@ -61,12 +67,18 @@ export class Tokens {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
       throw new AppError('UNAUTHORIZED', 'missing or malformed user token');
     }
+    return this.verifiedAccess.get(token, Date.now()) ?? this.checkAccess(token);
+  }
+
+  private checkAccess(token: string): AccessClaims {
     try {
       const payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
       if (typeof payload === 'string' || payload['typ'] === 'queue') throw new Error('not a user token');
       const sid: unknown = payload['sid'];
       if (typeof payload.exp !== 'number' || typeof sid !== 'string') throw new Error('no exp or no sid');
-      return { userId: parseId(payload.sub), sessionId: sid };
+      const claims = { userId: parseId(payload.sub), sessionId: sid };
+      this.verifiedAccess.set(token, claims, payload.exp);
+      return claims;
     } catch {
       throw new AppError('UNAUTHORIZED', 'invalid or expired user token');
     }

@@ -42,7 +42,10 @@ export function accountCommands(deps: AccountDeps): Command[] {
   const ownAccountsOnly = (what: string) => {
     if (deps.external) throw new AppError('FORBIDDEN', `${what} is off: an external identity provider issues the tokens`);
   };
-  const pair = (s: IssuedSession) => ({ token: tokens.signAccess(s), refreshToken: s.refreshToken });
+  const pair = (s: IssuedSession) => {
+    control.issued(s);
+    return { token: tokens.signAccess(s), refreshToken: s.refreshToken };
+  };
 
   return [
     defineCommand({

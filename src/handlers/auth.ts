@@ -19,6 +19,8 @@ export interface Authenticator {
 
 /** What the account commands need from the session machinery of the instance. */
 export interface SessionControl extends Authenticator {
+  /** This instance just opened or rotated the session: its first socket need not read it back. */
+  issued(session: { sessionId: string; userId: number }): void;
   /** The session was revoked: drop it from every instance's cache and disconnect its sockets. */
   revoked(sessionId: string): Promise<void>;
   /** The socket now runs as `identity` (same user, perhaps another session). */

@@ -96,6 +96,17 @@ describe('sessions: refresh, reuse, logout, sockets', () => {
     expect(await sessionRow(server.db, sessionOf(user.token))).toEqual({ userId: user.id, revoked: true, spent: 1 });
   });
 
+  it('the instance that opened a session trusts it from memory: its first socket does not read the row back', async () => {
+    const user = await signup(server);
+    // Behind the server's back, so no revocation message clears its memory: only a read would see this.
+    await server.db.sequelize.query('UPDATE sessions SET revoked_at = now() WHERE id = $1', { bind: [sessionOf(user.token)] });
+    expect((await client(server, user.token)).connected).toBe(true);
+    // A logout still ends it at once, memory included.
+    const other = await signup(server);
+    expect((await http(server, 'POST', '/sessions/logout', { token: other.token })).status).toBe(200);
+    await expect(connectClient(server, other.token)).rejects.toThrow('UNAUTHORIZED');
+  });
+
   it('a made-up refresh token naming a live session is refused and leaves the session alone', async () => {
     const user = await signup(server);
     const madeUp = `${sessionOf(user.token)}.${'A'.repeat(43)}`;

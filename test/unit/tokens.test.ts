@@ -49,3 +49,30 @@ describe('queue tokens, verified once and then remembered', () => {
     expect([cache.get('a', Date.now()), cache.get('b', Date.now()), cache.get('c', Date.now())]).toEqual([undefined, 2, 3]);
   });
 });
+
+describe('access tokens, verified once and then remembered', () => {
+  afterEach(() => jest.useRealTimers());
+  const unauthorized = (f: () => unknown) => expect(f).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
+
+  it('answers a remembered token with the same claims, and refuses it once its own expiry passes', () => {
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+    const tokens = new Tokens(SECRET, 900);
+    const token = tokens.signAccess({ userId: 7, sessionId: 's1' });
+    expect(tokens.verifyAccess(token)).toEqual({ userId: 7, sessionId: 's1' });
+    jest.setSystemTime(new Date('2026-01-01T00:14:59Z'));
+    expect(tokens.verifyAccess(token)).toEqual({ userId: 7, sessionId: 's1' });
+    jest.setSystemTime(new Date('2026-01-01T00:15:00Z'));
+    unauthorized(() => tokens.verifyAccess(token));
+  });
+
+  it('refuses an altered copy of a remembered token, a foreign signature and a queue token', () => {
+    const tokens = new Tokens(SECRET, 900);
+    const token = tokens.signAccess({ userId: 7, sessionId: 's1' });
+    tokens.verifyAccess(token);
+    const [header, , signature] = token.split('.');
+    const payload = Buffer.from(JSON.stringify({ typ: 'user', sid: 's1', sub: '8', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    unauthorized(() => tokens.verifyAccess(`${header}.${payload}.${signature}`));
+    unauthorized(() => tokens.verifyAccess(jwt.sign({ typ: 'user', sid: 's1' }, 'another-secret-0123456789-0123456789', { algorithm: 'HS256', subject: '7', expiresIn: '1h' })));
+    unauthorized(() => tokens.verifyAccess(tokens.signQueue({ userId: 7, concertId: 3, ticket: 1 })));
+  });
+});

@@ -69,6 +69,12 @@ export class SessionGuard implements SessionControl {
     return { userId, sessionId };
   }
 
+  issued({ sessionId, userId }: { sessionId: string; userId: number }): void {
+    // A sale's buyers sign in and connect at once: each handshake would read back the row just written.
+    // A revocation that overtook the rotation of a session keeps it untrusted.
+    if (!this.revokedIds.has(sessionId)) this.remember(sessionId, userId, Date.now() + TRUST_MS);
+  }
+
   async revoked(sessionId: string): Promise<void> {
     this.forget(sessionId);
     await this.deps.redis?.publish(this.deps.channel, sessionId).catch((err: unknown) => this.deps.log.warn({ err }, 'revocation not published'));
