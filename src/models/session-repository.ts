@@ -1,12 +1,27 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Database } from './database';
+import { Prepared } from './prepared';
+import { WriteQueue } from './write-queue';
 
 export interface IssuedSession {
   sessionId: string;
   userId: number;
   refreshToken: string;
 }
+
+export interface LiveSession {
+  userId: number;
+  expiresAt: number;
+}
+
+// A sale's arrival is hundreds of handshakes a second, each naming a session this instance has not
+// seen yet: the reads that arrive together share one statement (WriteQueue batches reads as well).
+const LIVE = new Prepared<{ id: string; user_id: number; expires_at: Date }>(
+  'tix_sessions_live',
+  `SELECT s.id, s.user_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now()`,
+);
 
 export type Rotation = { ok: IssuedSession } | { reused: string } | { refused: true };
 
@@ -27,6 +42,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
  */
 export class SessionRepository {
   private readonly sequelize: Sequelize;
+  private readonly reads = new WriteQueue<string, LiveSession | null>((ids) => this.liveAll(ids));
 
   constructor(
     db: Database,
@@ -103,13 +119,14 @@ export class SessionRepository {
   }
 
   /** The user of a live session (not revoked, not expired, its user still there), with its expiry. */
-  async live(sessionId: string): Promise<{ userId: number; expiresAt: number } | undefined> {
+  async live(sessionId: string): Promise<LiveSession | undefined> {
     if (!UUID.test(sessionId)) return undefined;
-    const [row] = await this.sequelize.query<{ user_id: number; expires_at: Date }>(
-      `SELECT s.user_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = :sessionId AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      { replacements: { sessionId }, type: QueryTypes.SELECT },
-    );
-    return row && { userId: row.user_id, expiresAt: row.expires_at.getTime() };
+    return (await this.reads.push(sessionId)) ?? undefined;
+  }
+
+  private async liveAll(ids: string[]): Promise<(LiveSession | null)[]> {
+    const rows = await LIVE.rows(this.sequelize, [[...new Set(ids)]]);
+    const byId = new Map(rows.map((r) => [r.id, { userId: r.user_id, expiresAt: r.expires_at.getTime() }]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 }

@@ -13,7 +13,8 @@ import { ask, client, closeClients, roundTrip } from '../support/clients';
 import { startCluster, stopCluster, type Instance } from '../support/cluster';
 import { sessionRow } from '../support/db';
 import { anId, expectAckError, expectAckOk, expectHttpError } from '../support/shapes';
-import { sessionOf } from '../support/tokens';
+import { sessionNoInstanceOpened, sessionOf, sessionsNoInstanceOpened } from '../support/tokens';
+import { testDatabaseUrl } from '../support/env';
 import { waitFor } from '../support/wait';
 
 afterEach(closeClients);
@@ -155,6 +156,28 @@ describe('sessions: refresh, reuse, logout, sockets', () => {
     const socket = await client(server, token);
     await waitFor(async () => (await http(server, 'GET', '/wallets/me', { token })).status === 401, 'the token to expire');
     expect(expectAckOk(await ask(socket, 'wallet:get', {}))).toEqual({ balance: 0, history: [] });
+  });
+});
+
+describe('handshakes that must read their sessions, all at once', () => {
+  let server: TestServer;
+  serverFor({}, (s) => (server = s));
+
+  it('300 sockets of sessions no instance opened connect together; the revoked, expired and foreign ones among them are refused', async () => {
+    const users = await Promise.all(Array.from({ length: 300 }, () => signup(server)));
+    const tokens = await sessionsNoInstanceOpened(testDatabaseUrl(), users.map((u) => u.id));
+    const revoked = await sessionNoInstanceOpened(testDatabaseUrl(), users[0]!.id);
+    const expired = await sessionNoInstanceOpened(testDatabaseUrl(), users[1]!.id, '-1 second');
+    // A live session of one user, in a token that names another.
+    const foreign = jwt.sign({ typ: 'user', sid: sessionOf(await sessionNoInstanceOpened(testDatabaseUrl(), users[2]!.id)) }, JWT_SECRET, {
+      subject: String(users[3]!.id),
+      algorithm: 'HS256',
+      expiresIn: 900,
+    });
+    await server.db.sequelize.query('UPDATE sessions SET revoked_at = now() WHERE id = $1', { bind: [sessionOf(revoked)] });
+    const outcomes = await Promise.allSettled([...tokens, revoked, expired, foreign].map((token) => client(server, token)));
+    expect(outcomes.slice(0, 300).every((o) => o.status === 'fulfilled' && o.value.connected)).toBe(true);
+    expect(outcomes.slice(300)).toEqual([1, 2, 3].map(() => ({ status: 'rejected', reason: expect.objectContaining({ message: 'UNAUTHORIZED' }) })));
   });
 });
 

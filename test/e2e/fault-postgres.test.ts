@@ -12,6 +12,7 @@ import { startInstance, stopCluster, type Instance } from '../support/cluster';
 import { PG_ADMIN_URL, testRedisPrefix } from '../support/env';
 import { FAST_QUEUE } from '../support/queue';
 import { connectClient, createConcert, http, signup } from '../support/server';
+import { sessionNoInstanceOpened } from '../support/tokens';
 import { waitFor } from '../support/wait';
 
 afterEach(closeClients);
@@ -34,11 +35,13 @@ afterAll(async () => {
 
 describe('a server process whose PostgreSQL stops answering', () => {
   let instance: Instance;
+  let databaseUrl: string;
   beforeAll(async () => {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${name}`;
-    instance = await startInstance('pg-fault', testRedisPrefix('pgf'), { REDIS_URL: '', DATABASE_URL: url.toString(), ...FAST_QUEUE });
+    databaseUrl = url.toString();
+    instance = await startInstance('pg-fault', testRedisPrefix('pgf'), { REDIS_URL: '', DATABASE_URL: databaseUrl, ...FAST_QUEUE });
   }, 60_000);
   afterAll(async () => {
     if (process.env['FAULT_DEBUG']) process.stdout.write(instance.output().slice(-4000));
@@ -54,8 +57,8 @@ describe('a server process whose PostgreSQL stops answering', () => {
     const b = await buyer(instance, concert.id, { balance: 10_000 });
     const first = await hold(b, dateId, [1]);
     expect(first).toMatchObject({ ok: true });
-    // Signed up but not yet seen by the authenticator: its first request must read the session.
-    const newcomer = await signup(instance);
+    // A session no instance opened (so none trusts it from memory): its first request must read it.
+    const newcomer = { token: await sessionNoInstanceOpened(databaseUrl, (await signup(instance)).id) };
     const joiner = await signup(instance);
     // Its session checked once while PostgreSQL answers (as b's was), so the join itself meets the outage.
     expect(await http(instance, 'GET', '/wallets/me', { token: joiner.token })).toMatchObject({ status: 200 });

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { Client } from 'pg';
 import { JWT_SECRET } from './server';
 
 /** An identity provider's key pair (RS256), made once per test file. */
@@ -35,3 +36,29 @@ export function badUserTokens(user: { id: number; token: string }, queueToken?: 
     ...(queueToken ? ([['a queue token', queueToken]] as [string, string][]) : []),
   ];
 }
+
+/**
+ * A live session per user written straight into the database at `databaseUrl` (one connection,
+ * one statement), and an access token for each: no instance opened them, so the first handshake or
+ * request that presents one must read it (an instance trusts the sessions it opened from memory).
+ */
+export async function sessionsNoInstanceOpened(databaseUrl: string, userIds: number[], expiresIn = '1 day'): Promise<string[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string; user_id: number }>(
+      `INSERT INTO sessions (id, user_id, refresh_hash, expires_at)
+       SELECT gen_random_uuid(), u, '\\x00', now() + $2::interval FROM unnest($1::int[]) WITH ORDINALITY AS t(u, n) ORDER BY n
+       RETURNING id, user_id`,
+      [userIds, expiresIn],
+    );
+    // RETURNING keeps no order: match each row to its user.
+    const byUser = new Map(rows.map((r) => [r.user_id, r.id]));
+    return userIds.map((u) => jwt.sign({ typ: 'user', sid: byUser.get(u) }, JWT_SECRET, { subject: String(u), algorithm: 'HS256', expiresIn: 900 }));
+  } finally {
+    await client.end();
+  }
+}
+
+export const sessionNoInstanceOpened = async (databaseUrl: string, userId: number, expiresIn?: string): Promise<string> =>
+  (await sessionsNoInstanceOpened(databaseUrl, [userId], expiresIn))[0] as string;
