@@ -74,7 +74,6 @@ interface Charge {
   key?: ChargeKey;
 }
 
-
 interface ViewRow {
   balance: number;
   id: number | null;

@@ -1,8 +1,8 @@
 import { connectionLost } from './prepared';
 
 /**
- * Group commit for writes that stand alone (charges): what arrives while a
- * write is in flight goes out together in the next one, one write at a time,
+ * Group commit for statements that stand alone (charges, key claims, session
+ * reads): what arrives while one is in flight goes out together in the next, one at a time,
  * and each caller hears its own answer. `write` answers per item, in order —
  * a value, or an Error for that item alone; if it throws, every item of the
  * batch is refused with that error.
