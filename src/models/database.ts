@@ -57,8 +57,16 @@ const MIGRATIONS = [
 // Any constant works: it only has to be the same for every instance migrating this database.
 const MIGRATION_LOCK = 7_114_301;
 
+// JIT off: the planner's estimates for tables a sale grows fast (never analysed yet, or full of dead
+// index entries) pass jit_above_cost, and a 3 ms catalog read then spends ~180 ms compiling itself,
+// every time (BENCHMARKS.md "Cut 5e"). Every statement here is short; none gains from JIT.
 const connect = (url: string, max: number) =>
-  new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max, min: 0, idle: 10_000, acquire: 30_000 } });
+  new Sequelize(url, {
+    dialect: 'postgres',
+    logging: false,
+    dialectOptions: { options: '-c jit=off' },
+    pool: { max, min: 0, idle: 10_000, acquire: 30_000 },
+  });
 
 export async function openDatabase(url: string, poolMax = 20): Promise<Database> {
   const sequelize = connect(url, poolMax);
