@@ -39,46 +39,78 @@ const HELD_SEATS = seatsIn("'HELD'");
 // A held seat may still come free (its hold expires or is canceled): only paid seats are gone.
 const UNSOLD_SEATS = `d.total_seats - ${seatsIn("'CONFIRMED'")}`;
 
+/** A date's seats as of one committed version of its seat map. */
+interface DateCounts {
+  version: number;
+  free: number;
+  held: number;
+  /** Not SOLD: a held seat may still come free (its hold expires or is canceled). */
+  unsold: number;
+  minPrice: number;
+  maxPrice: number;
+}
+
+interface FutureDate {
+  id: number;
+  version: number;
+  starts_at: Date;
+  total_seats: number;
+}
+
 export class CatalogRepository {
+  /**
+   * Counts by date, kept until a commit moves the date's version: a date's
+   * version is written in the same transaction as the seats it counts, and
+   * read in the same statement as the counts here, so a kept count is never
+   * older than the version it names. Counting costs PostgreSQL milliseconds
+   * on a date full of holds (BENCHMARKS.md "Cut 5f"); a sale's catalog reads
+   * then count each date at most once per commit, not once per read.
+   */
+  private readonly counts = new Map<number, DateCounts>();
+
   constructor(private readonly db: Database) {}
 
   /** Concerts with at least one future date that still has a seat not SOLD. */
   async listConcerts(): Promise<ConcertSummary[]> {
-    const rows = await this.db.sequelize.query<{ id: number; title: string; venue: string; next: Date; dates: number; opens_at: Date; min_price: number; max_price: number }>(
-      `SELECT c.id, c.title, c.venue, min(d.starts_at) AS next, count(*)::int AS dates, coalesce(s.opens_at, c.created_at) AS opens_at,
-              p.min_price, p.max_price
+    const rows = await this.db.sequelize.query<FutureDate & { concert_id: number; title: string; venue: string; opens_at: Date }>(
+      `SELECT c.id AS concert_id, c.title, c.venue, coalesce(s.opens_at, c.created_at) AS opens_at, d.id, d.version, d.starts_at, d.total_seats
          FROM concerts c JOIN concert_dates d ON d.concert_id = c.id LEFT JOIN concert_sales s ON s.concert_id = c.id
-              CROSS JOIN LATERAL (SELECT min(st.price)::int AS min_price, max(st.price)::int AS max_price
-                                    FROM concert_dates fd JOIN seats st ON st.date_id = fd.id
-                                   WHERE fd.concert_id = c.id AND fd.starts_at > now()) p
-        WHERE d.starts_at > now() AND ${UNSOLD_SEATS} > 0
-        GROUP BY c.id, s.opens_at, p.min_price, p.max_price ORDER BY next, c.id`,
+        WHERE d.starts_at > now()`,
       { type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({
-      id: r.id,
-      title: r.title,
-      venue: r.venue,
-      nextDateAt: r.next.toISOString(),
-      availableDates: r.dates,
-      opensAt: r.opens_at.toISOString(),
-      minPrice: r.min_price,
-      maxPrice: r.max_price,
-    }));
+    const counts = await this.countsOf(rows);
+    const concerts = new Map<number, ConcertSummary & { next: number }>();
+    for (const r of rows) {
+      const c = counts.get(r.id);
+      if (!c) continue;
+      let concert = concerts.get(r.concert_id);
+      if (!concert) {
+        concert = { id: r.concert_id, title: r.title, venue: r.venue, nextDateAt: '', availableDates: 0, opensAt: r.opens_at.toISOString(), minPrice: c.minPrice, maxPrice: c.maxPrice, next: Infinity };
+        concerts.set(r.concert_id, concert);
+      }
+      // Prices span every future date; the next date and the count only those with a seat not SOLD.
+      concert.minPrice = Math.min(concert.minPrice, c.minPrice);
+      concert.maxPrice = Math.max(concert.maxPrice, c.maxPrice);
+      if (c.unsold > 0) {
+        concert.availableDates += 1;
+        concert.next = Math.min(concert.next, r.starts_at.getTime());
+      }
+    }
+    return [...concerts.values()]
+      .filter((c) => c.availableDates > 0)
+      .sort((a, b) => a.next - b.next || a.id - b.id)
+      .map(({ next, ...c }) => ({ ...c, nextDateAt: new Date(next).toISOString() }));
   }
 
   /** Future dates of a concert, soonest first; null when the concert does not exist. */
   async listDates(concertId: number): Promise<DateSummary[] | null> {
-    if (!isDbId(concertId)) return null;
-    const concert = await this.db.models.Concert.findByPk(concertId, { attributes: ['id'] });
-    if (!concert) return null;
-    const rows = await this.db.sequelize.query<{ id: number; starts_at: Date; total_seats: number; free: number; held: number }>(
-      `SELECT d.id, d.starts_at, d.total_seats, ${FREE_SEATS} AS free, ${HELD_SEATS} AS held
-         FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now()
-        ORDER BY d.starts_at, d.id`,
-      { type: QueryTypes.SELECT, replacements: { concertId } },
-    );
-    return rows.map((r) => ({ id: r.id, startsAt: r.starts_at.toISOString(), totalSeats: r.total_seats, freeSeats: r.free, heldSeats: r.held }));
+    if (!(await this.concertExists(concertId))) return null;
+    const dates = await this.futureDates(concertId);
+    const counts = await this.countsOf(dates);
+    return dates.flatMap((d) => {
+      const c = counts.get(d.id);
+      return c ? [{ id: d.id, startsAt: d.starts_at.toISOString(), totalSeats: d.total_seats, freeSeats: c.free, heldSeats: c.held }] : [];
+    });
   }
 
   async findDate(dateId: number): Promise<DateInfo | null> {
@@ -95,11 +127,36 @@ export class CatalogRepository {
   /** Whether any future date of the concert has a seat not SOLD (committed state): not sold out. */
   async hasUnsoldSeat(concertId: number): Promise<boolean> {
     if (!isDbId(concertId)) return false;
-    const [row] = await this.db.sequelize.query<{ unsold: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM concert_dates d WHERE d.concert_id = :concertId AND d.starts_at > now() AND ${UNSOLD_SEATS} > 0) AS unsold`,
+    const dates = await this.futureDates(concertId);
+    const counts = await this.countsOf(dates);
+    return dates.some((d) => (counts.get(d.id)?.unsold ?? 0) > 0);
+  }
+
+  private futureDates(concertId: number): Promise<FutureDate[]> {
+    return this.db.sequelize.query<FutureDate>(
+      `SELECT d.id, d.version, d.starts_at, d.total_seats FROM concert_dates d
+        WHERE d.concert_id = :concertId AND d.starts_at > now() ORDER BY d.starts_at, d.id`,
       { type: QueryTypes.SELECT, replacements: { concertId } },
     );
-    return row?.unsold ?? false;
+  }
+
+  /** The counts of these dates, counting again only those whose version moved since they were kept. */
+  private async countsOf(dates: Pick<FutureDate, 'id' | 'version'>[]): Promise<Map<number, DateCounts>> {
+    // A kept count newer than the version just read is newer still: versions only grow.
+    const stale = dates.filter((d) => (this.counts.get(d.id)?.version ?? -1) < d.version).map((d) => d.id);
+    if (stale.length > 0) {
+      const rows = await this.db.sequelize.query<DateCounts & { id: number }>(
+        `SELECT d.id, d.version, ${FREE_SEATS} AS "free", ${HELD_SEATS} AS held, ${UNSOLD_SEATS} AS unsold,
+                p.min_price AS "minPrice", p.max_price AS "maxPrice"
+           FROM concert_dates d CROSS JOIN LATERAL (SELECT min(price)::int AS min_price, max(price)::int AS max_price FROM seats WHERE date_id = d.id) p
+          WHERE d.id = ANY($1::int[])`,
+        { type: QueryTypes.SELECT, bind: [[...new Set(stale)]] },
+      );
+      for (const { id, ...c } of rows) {
+        if ((this.counts.get(id)?.version ?? -1) <= c.version) this.counts.set(id, c);
+      }
+    }
+    return this.counts;
   }
 
   /** `withConcert` runs in the same transaction once the concert exists (its sale settings). */

@@ -11,17 +11,21 @@ export async function seedDemo(db: Database, catalog: CatalogRepository, now = D
     { title: 'Neon Nights Tour', venue: 'Busan Dream Arena', days: [10, 21] },
     { title: 'Quiet Strings Recital', venue: 'Daegu Concert House', days: [30] },
   ];
-  const dateIds: number[] = [];
   for (const demo of demos) {
-    const { concert } = await catalog.createConcert({
-      title: demo.title,
-      venue: demo.venue,
-      dates: demo.days.map((d) => ({ startsAt: at(d, 10), seats: { count: 50, price: 80_000, grade: 'R' } })),
-    });
-    dateIds.push(...concert.dates.map((d) => d.id));
+    // The front rows cost more: seats 1..10 of the demo dates are VIP. Set in the concert's own
+    // transaction, so no reader (nor the catalog's counts kept by version) sees the dates without it.
+    await catalog.createConcert(
+      {
+        title: demo.title,
+        venue: demo.venue,
+        dates: demo.days.map((d) => ({ startsAt: at(d, 10), seats: { count: 50, price: 80_000, grade: 'R' } })),
+      },
+      async (concertId, transaction) => {
+        await db.sequelize.query(
+          `UPDATE seats SET grade = 'VIP', price = 150000 WHERE number <= 10 AND date_id IN (SELECT id FROM concert_dates WHERE concert_id = :concertId)`,
+          { replacements: { concertId }, transaction },
+        );
+      },
+    );
   }
-  // The front rows cost more: seats 1..10 of the demo dates (only those) are VIP.
-  await db.sequelize.query(`UPDATE seats SET grade = 'VIP', price = 150000 WHERE number <= 10 AND date_id IN (:dateIds)`, {
-    replacements: { dateIds },
-  });
 }
