@@ -104,8 +104,10 @@ export class CatalogRepository {
 
   /** Future dates of a concert, soonest first; null when the concert does not exist. */
   async listDates(concertId: number): Promise<DateSummary[] | null> {
-    if (!(await this.concertExists(concertId))) return null;
+    if (!isDbId(concertId)) return null;
     const dates = await this.futureDates(concertId);
+    // A future date names its concert: only a concert without one needs asking whether it exists.
+    if (dates.length === 0 && !(await this.concertExists(concertId))) return null;
     const counts = await this.countsOf(dates);
     return dates.flatMap((d) => {
       const c = counts.get(d.id);
